@@ -1,0 +1,5 @@
+//! hetal-core: CKKS and HETAL encrypted transfer learning, `no_std` + `alloc`.
+#![no_std]
+extern crate alloc;
+
+pub use hetal_simd as simd;

@@ -1,0 +1,2 @@
+//! hetal: the std facade over `hetal-core` (threads, files, networking) and the CLI.
+pub use hetal_core as core;

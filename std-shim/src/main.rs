@@ -1,0 +1,3 @@
+fn main() {
+    println!("backend: {}", hetal_simd::Kernels::best().backend().name());
+}
