@@ -4,6 +4,11 @@
 //!
 //! * `scalar`: portable reference, always built;
 //! * `avx2` (feature `avx2`, x86_64);
+//!
+//! SIMD backends are compiled only where the target has vector registers
+//! (`target_feature = "sse2"`): soft-float targets such as `x86_64-unknown-none`
+//! (kernels, where vector state is not saved) get the scalar backend alone.
+//!
 //! * `avx512` (feature `avx512`, x86_64): AVX-512F/DQ/VL, plus an IFMA (`vpmadd52`)
 //!   path for primes below 2^50 when the CPU has AVX-512 IFMA;
 //! * `neon` (feature `neon`, aarch64).
@@ -40,11 +45,11 @@ mod modulus;
 pub mod scalar;
 mod table;
 
-#[cfg(all(feature = "avx2", target_arch = "x86_64"))]
+#[cfg(all(feature = "avx2", target_arch = "x86_64", target_feature = "sse2"))]
 pub mod avx2;
-#[cfg(all(feature = "avx512", target_arch = "x86_64"))]
+#[cfg(all(feature = "avx512", target_arch = "x86_64", target_feature = "sse2"))]
 pub mod avx512;
-#[cfg(all(feature = "neon", target_arch = "aarch64"))]
+#[cfg(all(feature = "neon", target_arch = "aarch64", target_feature = "neon"))]
 pub mod neon;
 
 pub use modulus::{ModulusConsts, ShoupConst, shoup52, shoup64};
@@ -91,11 +96,23 @@ impl Backend {
     pub const fn is_compiled(self) -> bool {
         match self {
             Backend::Scalar => true,
-            Backend::Avx2 => cfg!(all(feature = "avx2", target_arch = "x86_64")),
+            Backend::Avx2 => cfg!(all(
+                feature = "avx2",
+                target_arch = "x86_64",
+                target_feature = "sse2"
+            )),
             Backend::Avx512 | Backend::Avx512Ifma => {
-                cfg!(all(feature = "avx512", target_arch = "x86_64"))
+                cfg!(all(
+                    feature = "avx512",
+                    target_arch = "x86_64",
+                    target_feature = "sse2"
+                ))
             }
-            Backend::Neon => cfg!(all(feature = "neon", target_arch = "aarch64")),
+            Backend::Neon => cfg!(all(
+                feature = "neon",
+                target_arch = "aarch64",
+                target_feature = "neon"
+            )),
         }
     }
 
@@ -209,16 +226,16 @@ impl Kernels {
 macro_rules! dispatch {
     ($self:ident, $f:ident($($arg:expr),*)) => {
         match $self.backend {
-            #[cfg(all(feature = "avx2", target_arch = "x86_64"))]
+            #[cfg(all(feature = "avx2", target_arch = "x86_64", target_feature = "sse2"))]
             // SAFETY: `Kernels` for Avx2 is only built when the CPU has AVX2.
             Backend::Avx2 => unsafe { avx2::$f($($arg),*) },
-            #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
+            #[cfg(all(feature = "avx512", target_arch = "x86_64", target_feature = "sse2"))]
             // SAFETY: `Kernels` for Avx512 is only built when the CPU has AVX-512 F/DQ/VL/BW.
             Backend::Avx512 => unsafe { avx512::$f($($arg),*) },
-            #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
+            #[cfg(all(feature = "avx512", target_arch = "x86_64", target_feature = "sse2"))]
             // SAFETY: `Kernels` for Avx512Ifma is only built when the CPU also has IFMA.
             Backend::Avx512Ifma => unsafe { avx512::ifma::$f($($arg),*) },
-            #[cfg(all(feature = "neon", target_arch = "aarch64"))]
+            #[cfg(all(feature = "neon", target_arch = "aarch64", target_feature = "neon"))]
             // SAFETY: NEON is mandatory on aarch64.
             Backend::Neon => unsafe { neon::$f($($arg),*) },
             _ => scalar::$f($($arg),*),
@@ -333,7 +350,7 @@ pub fn automorphism_ntt_perm(g: usize, perm: &mut [u32]) {
     let log_n = n.trailing_zeros();
     let mask = 2 * n - 1;
     for (j, p) in perm.iter_mut().enumerate() {
-        let e = (2 * bitrev(j, log_n) + 1) * (g & mask) & mask;
+        let e = ((2 * bitrev(j, log_n) + 1) * (g & mask)) & mask;
         *p = bitrev((e - 1) / 2, log_n) as u32;
     }
 }

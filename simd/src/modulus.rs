@@ -30,7 +30,7 @@ pub struct ModulusConsts {
 impl ModulusConsts {
     /// Computes the constants; `None` unless `q` is odd and `3 <= q < 2^62`.
     pub const fn new(q: u64) -> Option<Self> {
-        if q < 3 || q % 2 == 0 || q >= 1 << 62 {
+        if q < 3 || q.is_multiple_of(2) || q >= 1 << 62 {
             return None;
         }
         // floor(2^128 / q) = floor((2^128 - 1) / q) since q does not divide 2^128.

@@ -93,7 +93,7 @@ pub fn fill_table(q: u64, psi: u64, n: usize, buf: &mut [u64]) -> Result<(), Tab
     if !(MIN_LOG_N..=MAX_LOG_N).contains(&log_n) {
         return Err(TableError::BadSize);
     }
-    if q < 3 || q % 2 == 0 || q >= 1 << 62 {
+    if q < 3 || q.is_multiple_of(2) || q >= 1 << 62 {
         return Err(TableError::BadModulus);
     }
     if buf.len() != table_len(n) {
@@ -146,7 +146,7 @@ impl<'a> NttTable<'a> {
         if !n.is_power_of_two() || !(MIN_LOG_N..=MAX_LOG_N).contains(&n.trailing_zeros()) {
             return Err(TableError::BadSize);
         }
-        if q < 3 || q % 2 == 0 || q >= 1 << 62 {
+        if q < 3 || q.is_multiple_of(2) || q >= 1 << 62 {
             return Err(TableError::BadModulus);
         }
         if words.len() != table_len(n) {

@@ -31,7 +31,7 @@ fn lcg(seed: &mut u64, q: u64) -> u64 {
     *seed = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);
-    ((*seed >> 11) as u128 * q as u128 >> 53) as u64
+    (((*seed >> 11) as u128 * q as u128) >> 53) as u64
 }
 
 // Primes = 1 mod 2^18: 12289, the largest below 2^50 and the largest below 2^62.
@@ -51,9 +51,9 @@ fn ntt_product_matches_schoolbook() {
             let a: Vec<u64> = (0..n).map(|_| lcg(&mut s, q)).collect();
             let b: Vec<u64> = (0..n).map(|_| lcg(&mut s, q)).collect();
             let mut want = vec![0u64; n];
-            for i in 0..n {
-                for j in 0..n {
-                    let p = (a[i] as u128 * b[j] as u128 % q as u128) as u64;
+            for (i, &ai) in a.iter().enumerate() {
+                for (j, &bj) in b.iter().enumerate() {
+                    let p = (ai as u128 * bj as u128 % q as u128) as u64;
                     let idx = (i + j) % n;
                     want[idx] = if i + j < n {
                         (want[idx] + p) % q
