@@ -3,3 +3,8 @@
 extern crate alloc;
 
 pub use hetal_simd as simd;
+
+pub mod ckks;
+pub mod exec;
+pub mod math;
+pub mod ring;

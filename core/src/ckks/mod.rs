@@ -1,0 +1,9 @@
+//! CKKS: approximate arithmetic on encrypted complex vectors.
+//!
+//! So far: the 128-bit security table ([`security`]), the canonical
+//! embedding encoder ([`encoder`]) and the small complex type it uses
+//! ([`complex`]).
+
+pub mod complex;
+pub mod encoder;
+pub mod security;
