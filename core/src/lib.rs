@@ -8,3 +8,4 @@ pub mod ckks;
 pub mod exec;
 pub mod math;
 pub mod ring;
+pub mod rlwe;

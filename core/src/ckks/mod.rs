@@ -6,4 +6,11 @@
 
 pub mod complex;
 pub mod encoder;
+pub mod evaluator;
+pub mod params;
+pub mod scheme;
 pub mod security;
+
+pub use evaluator::Evaluator;
+pub use params::{Params, ParamsError};
+pub use scheme::{Ciphertext, CkksContext, CkksError, EvaluationKeys, Plaintext};

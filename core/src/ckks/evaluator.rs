@@ -1,0 +1,369 @@
+//! The CKKS evaluator: the server side, built from the context and evaluation keys.
+
+use alloc::vec::Vec;
+
+use super::complex::Complex;
+use super::encoder::galois_element_for_conjugation;
+use super::scheme::{Ciphertext, CkksContext, CkksError, EvaluationKeys, Plaintext};
+use crate::ring::{Form, RnsPoly};
+use crate::rlwe::SwitchingKey;
+
+/// Relative tolerance under which two scales count as equal: far below CKKS noise
+/// (2^-40), far above f64 rounding differences between equivalent scale paths.
+const SCALE_TOLERANCE: f64 = 1e-9;
+
+/// Largest constant multiplied as an exact integer (no level spent).
+const MAX_INT_CONST: f64 = (1u64 << 40) as f64;
+
+/// Homomorphic operations on [`Ciphertext`]s. Holds no secret.
+///
+/// Operands at different levels are aligned by dropping the higher one (exact: dropping
+/// limbs does not change the scale). Operands whose scales differ are an error for
+/// additions; multiplications multiply the scales.
+pub struct Evaluator<'a> {
+    ctx: &'a CkksContext,
+    keys: &'a EvaluationKeys,
+}
+
+fn same_scale(a: f64, b: f64) -> bool {
+    ((a - b) / a).abs() < SCALE_TOLERANCE
+}
+
+impl<'a> Evaluator<'a> {
+    /// A server-side evaluator from public material only.
+    pub fn new(ctx: &'a CkksContext, keys: &'a EvaluationKeys) -> Self {
+        Self { ctx, keys }
+    }
+
+    /// The context.
+    pub fn context(&self) -> &CkksContext {
+        self.ctx
+    }
+
+    /// Drops `ct` to `level` (exact; the scale is unchanged).
+    pub fn drop_to_level(&self, ct: &Ciphertext, level: usize) -> Result<Ciphertext, CkksError> {
+        if level > ct.level() {
+            return Err(CkksError::BadLevel {
+                current: ct.level(),
+                requested: level,
+            });
+        }
+        let mut out = ct.clone();
+        let d = ct.level() - level;
+        out.c0.drop_q_limbs(d)?;
+        out.c1.drop_q_limbs(d)?;
+        Ok(out)
+    }
+
+    fn align(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), CkksError> {
+        if a.slots != b.slots {
+            return Err(CkksError::SlotMismatch(a.slots, b.slots));
+        }
+        let l = a.level().min(b.level());
+        Ok((self.drop_to_level(a, l)?, self.drop_to_level(b, l)?))
+    }
+
+    fn check_add_scales(a: &Ciphertext, b_level: usize, b_scale: f64) -> Result<(), CkksError> {
+        if !same_scale(a.scale, b_scale) {
+            return Err(CkksError::ScaleMismatch {
+                left: (a.level(), a.scale),
+                right: (b_level, b_scale),
+            });
+        }
+        Ok(())
+    }
+
+    /// `a + b`.
+    pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let (mut x, y) = self.align(a, b)?;
+        Self::check_add_scales(&x, y.level(), y.scale)?;
+        x.c0.add_assign(self.ctx.ring(), &y.c0)?;
+        x.c1.add_assign(self.ctx.ring(), &y.c1)?;
+        Ok(x)
+    }
+
+    /// `a - b`.
+    pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let (mut x, y) = self.align(a, b)?;
+        Self::check_add_scales(&x, y.level(), y.scale)?;
+        x.c0.sub_assign(self.ctx.ring(), &y.c0)?;
+        x.c1.sub_assign(self.ctx.ring(), &y.c1)?;
+        Ok(x)
+    }
+
+    /// `-a`.
+    pub fn neg(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let mut x = a.clone();
+        x.c0.neg_assign(self.ctx.ring())?;
+        x.c1.neg_assign(self.ctx.ring())?;
+        Ok(x)
+    }
+
+    fn plain_at(&self, pt: &Plaintext, level: usize) -> Result<RnsPoly, CkksError> {
+        if pt.level() < level {
+            return Err(CkksError::BadLevel {
+                current: pt.level(),
+                requested: level,
+            });
+        }
+        let mut p = pt.poly.clone();
+        p.drop_q_limbs(pt.level() - level)?;
+        Ok(p)
+    }
+
+    /// `a + pt` (same scale).
+    pub fn add_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        Self::check_add_scales(a, pt.level(), pt.scale)?;
+        let mut x = a.clone();
+        x.c0.add_assign(self.ctx.ring(), &self.plain_at(pt, a.level())?)?;
+        Ok(x)
+    }
+
+    /// `a * pt` (scales multiply; rescale afterwards).
+    pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        let p = self.plain_at(pt, a.level())?;
+        let mut x = a.clone();
+        x.c0.mul_assign(self.ctx.ring(), &p)?;
+        x.c1.mul_assign(self.ctx.ring(), &p)?;
+        x.scale *= pt.scale;
+        Ok(x)
+    }
+
+    /// `a + c` in every slot (`c` complex; no level spent).
+    pub fn add_const(&self, a: &Ciphertext, c: Complex) -> Result<Ciphertext, CkksError> {
+        let ring = self.ctx.ring();
+        let n = ring.n();
+        let mut coeffs = alloc::vec![0.0f64; n];
+        coeffs[0] = libm::round(c.re * a.scale);
+        coeffs[n / 2] = libm::round(c.im * a.scale);
+        let mut data = alloc::vec![0u64; (a.level() + 1) * n];
+        super::encoder::coeffs_to_residues(
+            &coeffs,
+            &self.ctx.params().q()[..=a.level()],
+            &mut data,
+        )?;
+        let mut p = RnsPoly::from_data(ring, data, a.level() + 1, 0, Form::Coeff)?;
+        p.to_ntt(ring)?;
+        let mut x = a.clone();
+        x.c0.add_assign(ring, &p)?;
+        Ok(x)
+    }
+
+    fn mul_int(&self, a: &Ciphertext, c: i64) -> Result<Ciphertext, CkksError> {
+        let ring = self.ctx.ring();
+        let consts: Vec<u64> = ring.q_moduli()[..=a.level()]
+            .iter()
+            .map(|m| m.reduce_i64(c))
+            .collect();
+        let mut x = a.clone();
+        x.c0.mul_rns_scalar_assign(ring, &consts)?;
+        x.c1.mul_rns_scalar_assign(ring, &consts)?;
+        Ok(x)
+    }
+
+    fn mul_i(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let mut m = self.ctx.monomial_i().clone();
+        m.drop_q_limbs(m.q_limbs() - a.c0.q_limbs())?;
+        let mut x = a.clone();
+        x.c0.mul_assign(self.ctx.ring(), &m)?;
+        x.c1.mul_assign(self.ctx.ring(), &m)?;
+        Ok(x)
+    }
+
+    /// `a * c` for a real constant. An integer constant (|c| < 2^40) costs no level and
+    /// keeps the scale; otherwise `c` is encoded at the scale `q_level` (the prime the
+    /// next rescale removes), so after [`Self::rescale`] the scale is exactly `a`'s.
+    pub fn mul_const(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, CkksError> {
+        self.mul_complex_const(a, Complex::from_real(c))
+    }
+
+    /// `a * z` for a complex constant; Gaussian integers (including `+-i`) cost no level.
+    pub fn mul_complex_const(&self, a: &Ciphertext, z: Complex) -> Result<Ciphertext, CkksError> {
+        let integral = |v: f64| v == libm::trunc(v) && v.abs() < MAX_INT_CONST;
+        if integral(z.re) && integral(z.im) {
+            let re = self.mul_int(a, z.re as i64)?;
+            if z.im == 0.0 {
+                return Ok(re);
+            }
+            let im = self.mul_int(&self.mul_i(a)?, z.im as i64)?;
+            return self.add(&re, &im);
+        }
+        if a.level() == 0 {
+            return Err(CkksError::LevelExhausted);
+        }
+        let ql = self.ctx.params().q()[a.level()] as f64;
+        let re = self.mul_int(a, libm::round(z.re * ql) as i64)?;
+        let mut out = if z.im != 0.0 {
+            let im = self.mul_int(&self.mul_i(a)?, libm::round(z.im * ql) as i64)?;
+            self.add(&re, &im)?
+        } else {
+            re
+        };
+        out.scale *= ql;
+        Ok(out)
+    }
+
+    fn relin_key(&self) -> Result<&SwitchingKey, CkksError> {
+        self.keys.relin.as_ref().ok_or(CkksError::MissingRelinKey)
+    }
+
+    /// `a * b` with relinearization (scales multiply; rescale afterwards).
+    pub fn mul_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let (x, y) = self.align(a, b)?;
+        let ring = self.ctx.ring();
+        let mut d0 = x.c0.clone();
+        d0.mul_assign(ring, &y.c0)?;
+        let mut d1 = x.c0.clone();
+        d1.mul_assign(ring, &y.c1)?;
+        d1.mul_add_assign(ring, &x.c1, &y.c0)?;
+        let mut d2 = x.c1.clone();
+        d2.mul_assign(ring, &y.c1)?;
+        d2.to_coeff(ring)?;
+        let (e0, e1) = self.ctx.switcher().switch(ring, &d2, self.relin_key()?)?;
+        d0.add_assign(ring, &e0)?;
+        d1.add_assign(ring, &e1)?;
+        Ok(Ciphertext {
+            c0: d0,
+            c1: d1,
+            scale: x.scale * y.scale,
+            slots: x.slots,
+        })
+    }
+
+    /// Divides by the last prime `q_l` and drops it: level - 1, scale / q_l.
+    pub fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let l = a.level();
+        if l == 0 {
+            return Err(CkksError::LevelExhausted);
+        }
+        let ql = self.ctx.params().q()[l];
+        Ok(Ciphertext {
+            c0: self.rescale_poly(&a.c0)?,
+            c1: self.rescale_poly(&a.c1)?,
+            scale: a.scale / ql as f64,
+            slots: a.slots,
+        })
+    }
+
+    fn rescale_poly(&self, p: &RnsPoly) -> Result<RnsPoly, CkksError> {
+        let ring = self.ctx.ring();
+        let k = ring.kernels();
+        let (l, n) = (p.q_limbs() - 1, ring.n());
+        let mut last = p.limb(l).to_vec();
+        ring.plan(l).inverse(&mut last);
+        let mut out = p.clone();
+        out.drop_q_limbs(1)?;
+        let mut tmp = alloc::vec![0u64; n];
+        for i in 0..l {
+            let m = ring.moduli()[i];
+            tmp.copy_from_slice(&last);
+            if ring.moduli()[l].value() > m.value() {
+                k.reduce_assign(&mut tmp, m.consts());
+            }
+            ring.plan(i).forward(&mut tmp);
+            k.sub_assign(out.limb_mut(i), &tmp, m.value());
+            k.mul_scalar_assign(out.limb_mut(i), self.ctx.rescale_inv(l, i), m.value());
+        }
+        Ok(out)
+    }
+
+    /// `mul_relin` then `rescale`.
+    pub fn mul_relin_rescale(
+        &self,
+        a: &Ciphertext,
+        b: &Ciphertext,
+    ) -> Result<Ciphertext, CkksError> {
+        self.rescale(&self.mul_relin(a, b)?)
+    }
+
+    fn galois_key(&self, g: usize) -> Result<&SwitchingKey, CkksError> {
+        self.keys
+            .galois
+            .get(&g)
+            .ok_or(CkksError::MissingGaloisKey(g))
+    }
+
+    /// Applies `X -> X^g` and switches back to `s` (rotation or conjugation).
+    pub fn automorphism(&self, a: &Ciphertext, g: usize) -> Result<Ciphertext, CkksError> {
+        let ring = self.ctx.ring();
+        let key = self.galois_key(g)?;
+        let c0 = a.c0.automorphism(ring, g)?;
+        let mut c1 = a.c1.automorphism(ring, g)?;
+        c1.to_coeff(ring)?;
+        let (mut d0, d1) = self.ctx.switcher().switch(ring, &c1, key)?;
+        d0.add_assign(ring, &c0)?;
+        Ok(Ciphertext {
+            c0: d0,
+            c1: d1,
+            scale: a.scale,
+            slots: a.slots,
+        })
+    }
+
+    /// Rotates the slots left by `steps` (negative: right).
+    pub fn rotate(&self, a: &Ciphertext, steps: isize) -> Result<Ciphertext, CkksError> {
+        let g = self.ctx.rotation_element(steps);
+        if g == 1 {
+            return Ok(a.clone());
+        }
+        self.automorphism(a, g)
+    }
+
+    /// Complex conjugation of every slot.
+    pub fn conjugate(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.automorphism(a, galois_element_for_conjugation(self.ctx.params().n()))
+    }
+
+    /// Several rotations of one ciphertext sharing one decomposition (hoisting).
+    pub fn rotate_hoisted(
+        &self,
+        a: &Ciphertext,
+        steps: &[isize],
+    ) -> Result<Vec<Ciphertext>, CkksError> {
+        let ring = self.ctx.ring();
+        let mut c1 = a.c1.clone();
+        c1.to_coeff(ring)?;
+        let dec = self.ctx.switcher().decompose(ring, &c1)?;
+        steps
+            .iter()
+            .map(|&s| {
+                let g = self.ctx.rotation_element(s);
+                if g == 1 {
+                    return Ok(a.clone());
+                }
+                let key = self.galois_key(g)?;
+                let perm = ring.ntt_permutation(g)?;
+                let (mut d0, d1) = self.ctx.switcher().apply(ring, &dec, key, Some(&perm))?;
+                d0.add_assign(ring, &a.c0.automorphism(ring, g)?)?;
+                Ok(Ciphertext {
+                    c0: d0,
+                    c1: d1,
+                    scale: a.scale,
+                    slots: a.slots,
+                })
+            })
+            .collect()
+    }
+
+    /// `sum_{i < span} rot(a, i * stride)` by `log2(span)` rotate-and-add steps
+    /// (`span` a power of two).
+    pub fn rotate_and_sum(
+        &self,
+        a: &Ciphertext,
+        span: usize,
+        stride: isize,
+    ) -> Result<Ciphertext, CkksError> {
+        assert!(
+            span.is_power_of_two(),
+            "rotate_and_sum: span must be a power of two"
+        );
+        let mut acc = a.clone();
+        let mut shift = 1isize;
+        while (shift as usize) < span {
+            let r = self.rotate(&acc, shift * stride)?;
+            acc = self.add(&acc, &r)?;
+            shift <<= 1;
+        }
+        Ok(acc)
+    }
+}

@@ -1,0 +1,307 @@
+//! CKKS parameter sets, validated at construction (distinct NTT-friendly primes, and
+//! log2(QP) within the 128-bit HE-standard bound for the secret distribution).
+//!
+//! Every prime of the presets is below 2^50, so every limb takes the AVX-512 IFMA path
+//! where the CPU has it.
+//!
+//! | preset | N | Q primes (bits) | log Q | P primes (bits) | log P | dnum | scale | levels | secret | log QP / bound |
+//! |---|---|---|---|---|---|---|---|---|---|---|
+//! | `n16` | 2^16 | 1 x 50 + 29 x 40 | ~1210 | 9 x 50 | ~450 | 3 | 2^40 | 29 | uniform ternary | ~1660 / 1747 |
+//! | `n15` | 2^15 | 1 x 50 + 14 x 40 | ~610 | 5 x 50 | ~250 | 3 | 2^40 | 14 | uniform ternary | ~860 / 881 |
+//! | `n14` | 2^14 | 1 x 50 + 5 x 40 | ~250 | 3 x 50 | ~150 | 2 | 2^40 | 5 | uniform ternary | ~400 / 438 |
+//!
+//! `n16` is provisional: the bootstrapping work fixes its final chain. The exact values
+//! (primes, log Q, log P) are printed by `hetal info`.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::security::{self, SecretDistribution, SecurityError, SecurityLevel};
+use crate::math::MathError;
+use crate::math::primes::{is_prime, ntt_primes};
+
+/// Errors from building parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamsError {
+    /// log2(QP) above the 128-bit bound (or unsupported N).
+    Security(SecurityError),
+    /// A prime could not be generated.
+    Math(MathError),
+    /// A modulus is not prime, not `1 mod 2N`, not below 2^62, or repeated.
+    BadPrime(u64),
+    /// `dnum` is 0 or above the number of Q primes, or no P primes were given.
+    BadDnum(usize),
+    /// `log2 N` outside 1..=17.
+    BadDegree(u32),
+    /// A digit's modulus exceeds P, so key switching would add more noise than it removes.
+    DigitAboveP {
+        /// log2 of the largest digit.
+        digit_bits: u32,
+        /// log2 of P.
+        p_bits: u32,
+    },
+}
+
+impl fmt::Display for ParamsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Security(e) => write!(f, "{e}"),
+            Self::Math(e) => write!(f, "{e:?}"),
+            Self::BadPrime(q) => write!(
+                f,
+                "modulus {q} is not a distinct NTT-friendly prime below 2^62"
+            ),
+            Self::BadDnum(d) => write!(f, "dnum {d} is invalid for this chain"),
+            Self::BadDegree(l) => write!(f, "log2 N = {l} is outside 1..=17"),
+            Self::DigitAboveP { digit_bits, p_bits } => {
+                write!(
+                    f,
+                    "a key-switching digit has {digit_bits} bits but P has only {p_bits}"
+                )
+            }
+        }
+    }
+}
+
+/// A CKKS parameter set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    name: &'static str,
+    log_n: u32,
+    q: Vec<u64>,
+    p: Vec<u64>,
+    dnum: usize,
+    log_scale: u32,
+    secret: SecretDistribution,
+    secure: bool,
+}
+
+/// `count` primes `= 1 mod 2N` as close to `2^bits` as possible, alternating just below
+/// and just above it, so the scale stays near `2^bits` through rescaling.
+fn scale_primes(bits: u32, n: usize, count: usize, exclude: &[u64]) -> Result<Vec<u64>, MathError> {
+    let step = 2 * n as u64;
+    let centre = 1u64 << bits;
+    let (mut below, mut above) = (centre + 1 - step, centre + 1 + step);
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
+        let pick_below = out.len() % 2 == 0;
+        let c = if pick_below { &mut below } else { &mut above };
+        while !is_prime(*c) || exclude.contains(c) {
+            *c = if pick_below { *c - step } else { *c + step };
+        }
+        out.push(*c);
+        *c = if pick_below { *c - step } else { *c + step };
+    }
+    Ok(out)
+}
+
+impl Params {
+    /// Parameters from explicit chains, checked against the 128-bit bound.
+    pub fn new(
+        log_n: u32,
+        q: Vec<u64>,
+        p: Vec<u64>,
+        dnum: usize,
+        log_scale: u32,
+        secret: SecretDistribution,
+    ) -> Result<Self, ParamsError> {
+        let params = Self::new_unchecked("custom", log_n, q, p, dnum, log_scale, secret, true)?;
+        security::check(
+            params.n(),
+            secret,
+            SecurityLevel::Classic128,
+            params.log_qp(),
+        )
+        .map_err(ParamsError::Security)?;
+        Ok(params)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new_unchecked(
+        name: &'static str,
+        log_n: u32,
+        q: Vec<u64>,
+        p: Vec<u64>,
+        dnum: usize,
+        log_scale: u32,
+        secret: SecretDistribution,
+        secure: bool,
+    ) -> Result<Self, ParamsError> {
+        if !(1..=17).contains(&log_n) {
+            return Err(ParamsError::BadDegree(log_n));
+        }
+        let two_n = 2u64 << log_n;
+        let all: Vec<u64> = q.iter().chain(&p).copied().collect();
+        for (i, &m) in all.iter().enumerate() {
+            if m >= 1 << 62 || !is_prime(m) || m % two_n != 1 || all[..i].contains(&m) {
+                return Err(ParamsError::BadPrime(m));
+            }
+        }
+        if dnum == 0 || dnum > q.len() || p.is_empty() {
+            return Err(ParamsError::BadDnum(dnum));
+        }
+        let params = Self {
+            name,
+            log_n,
+            q,
+            p,
+            dnum,
+            log_scale,
+            secret,
+            secure,
+        };
+        let alpha = params.q.len().div_ceil(dnum);
+        let digit_bits = params
+            .q
+            .chunks(alpha)
+            .map(security::log2_product)
+            .fold(0.0, f64::max);
+        let p_bits = security::log2_product(&params.p);
+        if digit_bits > p_bits + 1.0 {
+            return Err(ParamsError::DigitAboveP {
+                digit_bits: digit_bits as u32,
+                p_bits: p_bits as u32,
+            });
+        }
+        Ok(params)
+    }
+
+    fn preset(
+        name: &'static str,
+        log_n: u32,
+        levels: usize,
+        p_count: usize,
+        dnum: usize,
+        secure: bool,
+    ) -> Self {
+        let n = 1usize << log_n;
+        let mut q = ntt_primes(50, n, 1, &[]).expect("preset q0");
+        q.extend(scale_primes(40, n, levels, &q).expect("preset scale primes"));
+        let p = ntt_primes(50, n, p_count, &q).expect("preset P");
+        let p = Self::new_unchecked(
+            name,
+            log_n,
+            q,
+            p,
+            dnum,
+            40,
+            SecretDistribution::UniformTernary,
+            secure,
+        )
+        .expect("preset is valid");
+        if secure {
+            security::check(p.n(), p.secret, SecurityLevel::Classic128, p.log_qp())
+                .expect("preset is 128-bit secure");
+        }
+        p
+    }
+
+    /// N = 2^16, 2^15 slots, 29 levels at scale 2^40, dnum 3 (provisional chain).
+    pub fn n16() -> Self {
+        Self::preset("N16", 16, 29, 9, 3, true)
+    }
+
+    /// N = 2^15, 14 levels at scale 2^40, dnum 3.
+    pub fn n15() -> Self {
+        Self::preset("N15", 15, 14, 5, 3, true)
+    }
+
+    /// N = 2^14, 5 levels at scale 2^40, dnum 2.
+    pub fn n14() -> Self {
+        Self::preset("N14", 14, 5, 3, 2, true)
+    }
+
+    /// **Insecure**, tests only: N = 2^12, 7 levels, dnum 4.
+    pub fn insecure_n12() -> Self {
+        Self::preset("insecure_N12", 12, 7, 2, 4, false)
+    }
+
+    /// **Insecure**, tests only: N = 2^11, 4 levels, dnum 2.
+    pub fn insecure_n11() -> Self {
+        Self::preset("insecure_N11", 11, 4, 3, 2, false)
+    }
+
+    /// Bench-only set mirroring OpenFHE's measured row: N = 2^16, a 60-bit first prime
+    /// and 30 x 40-bit primes, 8 special primes of 60 bits, dnum 3 (128-bit secure).
+    pub fn bench_openfhe_like() -> Self {
+        let n = 1usize << 16;
+        let mut q = ntt_primes(60, n, 1, &[]).expect("q0");
+        q.extend(scale_primes(40, n, 30, &q).expect("scale primes"));
+        let p = ntt_primes(60, n, 8, &q).expect("P");
+        let p = Self::new_unchecked(
+            "bench_openfhe_like",
+            16,
+            q,
+            p,
+            3,
+            40,
+            SecretDistribution::UniformTernary,
+            true,
+        )
+        .expect("valid");
+        security::check(p.n(), p.secret, SecurityLevel::Classic128, p.log_qp())
+            .expect("128-bit secure");
+        p
+    }
+
+    /// The name of a preset (`custom` otherwise).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+    /// Whether this set passed the 128-bit check (false only for `insecure_*`).
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+    /// `log2 N`.
+    pub fn log_n(&self) -> u32 {
+        self.log_n
+    }
+    /// Ring degree `N`.
+    pub fn n(&self) -> usize {
+        1 << self.log_n
+    }
+    /// Maximum number of complex slots, `N/2`.
+    pub fn max_slots(&self) -> usize {
+        self.n() / 2
+    }
+    /// Ciphertext primes `q_0..q_L`.
+    pub fn q(&self) -> &[u64] {
+        &self.q
+    }
+    /// Special primes.
+    pub fn p(&self) -> &[u64] {
+        &self.p
+    }
+    /// Key-switching digits.
+    pub fn dnum(&self) -> usize {
+        self.dnum
+    }
+    /// Highest level `L` (number of rescales available).
+    pub fn max_level(&self) -> usize {
+        self.q.len() - 1
+    }
+    /// Default scale `2^log_scale`.
+    pub fn default_scale(&self) -> f64 {
+        libm::exp2(self.log_scale as f64)
+    }
+    /// The secret distribution.
+    pub fn secret(&self) -> SecretDistribution {
+        self.secret
+    }
+    /// `log2 Q`.
+    pub fn log_q(&self) -> f64 {
+        security::log2_product(&self.q)
+    }
+    /// `log2 P`.
+    pub fn log_p(&self) -> f64 {
+        security::log2_product(&self.p)
+    }
+    /// `log2 QP`.
+    pub fn log_qp(&self) -> f64 {
+        self.log_q() + self.log_p()
+    }
+    /// The 128-bit bound on log2(QP) for this N and secret, if tabulated.
+    pub fn security_bound(&self) -> Option<u32> {
+        security::max_log_qp(self.n(), self.secret, SecurityLevel::Classic128)
+    }
+}
