@@ -249,16 +249,28 @@ impl<'a> Evaluator<'a> {
         let ring = self.ctx.ring();
         let k = ring.kernels();
         let (l, n) = (p.q_limbs() - 1, ring.n());
+        // Rounded division: (c + h - [c + h]_{q_l}) / q_l with h = floor(q_l / 2), so the
+        // error is in [-1/2, 1/2] with no bias.
+        let ql = ring.moduli()[l];
+        let h = ql.value() / 2;
         let mut last = p.limb(l).to_vec();
         ring.plan(l).inverse(&mut last);
+        for x in last.iter_mut() {
+            *x = ql.add(*x, h);
+        }
         let mut out = p.clone();
         out.drop_q_limbs(1)?;
         let mut tmp = alloc::vec![0u64; n];
         for i in 0..l {
             let m = ring.moduli()[i];
             tmp.copy_from_slice(&last);
-            if ring.moduli()[l].value() > m.value() {
+            if ql.value() > m.value() {
                 k.reduce_assign(&mut tmp, m.consts());
+            }
+            // [c + h]_{q_l} - h, coefficient-wise, then to NTT form.
+            let h_i = m.reduce(h);
+            for x in tmp.iter_mut() {
+                *x = m.sub(*x, h_i);
             }
             ring.plan(i).forward(&mut tmp);
             k.sub_assign(out.limb_mut(i), &tmp, m.value());
