@@ -2,3 +2,4 @@
 pub use hetal_core as core;
 
 pub mod exec;
+pub mod info;

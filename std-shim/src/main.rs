@@ -1,3 +1,27 @@
+//! The `hetal` command line.
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "hetal",
+    version,
+    about = "Encrypted transfer learning (HETAL) on CKKS"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show the CPU, the SIMD backend chosen at run time, and the parameter presets.
+    ///
+    /// Example: `hetal info`
+    Info,
+}
+
 fn main() {
-    println!("backend: {}", hetal_simd::Kernels::best().backend().name());
+    match Cli::parse().command {
+        Command::Info => print!("{}", hetal::info::report()),
+    }
 }
