@@ -12,8 +12,11 @@ use hetal_core::ckks::{CkksContext, Evaluator, Params};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-fn presets() -> Vec<(&'static str, fn() -> Params)> {
-    let all: [(&'static str, fn() -> Params); 3] = [
+/// A named parameter preset constructor.
+type Preset = (&'static str, fn() -> Params);
+
+fn presets() -> Vec<Preset> {
+    let all: [Preset; 3] = [
         ("N16", Params::n16),
         ("N14", Params::n14),
         ("openfhe_like", Params::bench_openfhe_like),

@@ -24,13 +24,11 @@ fn collect(dir: &Path, out: &mut BTreeMap<String, f64>) {
             if let (Some(b), Some(est)) = (
                 read(&p.join("benchmark.json")),
                 read(&p.join("estimates.json")),
+            ) && let (Some(id), Some(ns)) = (
+                b["full_id"].as_str(),
+                est["median"]["point_estimate"].as_f64(),
             ) {
-                if let (Some(id), Some(ns)) = (
-                    b["full_id"].as_str(),
-                    est["median"]["point_estimate"].as_f64(),
-                ) {
-                    out.insert(id.to_string(), ns);
-                }
+                out.insert(id.to_string(), ns);
             }
         } else if p.is_dir() {
             collect(&p, out);

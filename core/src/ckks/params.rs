@@ -166,82 +166,67 @@ impl Params {
         Ok(params)
     }
 
+    /// A preset chain: one `q0_bits` prime, `levels` scale primes near `2^40`, `p_count`
+    /// special primes of `p_bits`; checked against the 128-bit bound when `secure`.
+    #[allow(clippy::too_many_arguments)]
     fn preset(
         name: &'static str,
         log_n: u32,
+        q0_bits: u32,
         levels: usize,
+        p_bits: u32,
         p_count: usize,
         dnum: usize,
         secure: bool,
     ) -> Self {
         let n = 1usize << log_n;
-        let mut q = ntt_primes(50, n, 1, &[]).expect("preset q0");
+        let mut q = ntt_primes(q0_bits, n, 1, &[]).expect("preset q0");
         q.extend(scale_primes(40, n, levels, &q).expect("preset scale primes"));
-        let p = ntt_primes(50, n, p_count, &q).expect("preset P");
-        let p = Self::new_unchecked(
-            name,
-            log_n,
-            q,
-            p,
-            dnum,
-            40,
-            SecretDistribution::UniformTernary,
-            secure,
-        )
-        .expect("preset is valid");
+        let p = ntt_primes(p_bits, n, p_count, &q).expect("preset P");
+        let secret = SecretDistribution::UniformTernary;
+        let params = Self::new_unchecked(name, log_n, q, p, dnum, 40, secret, secure)
+            .expect("preset is valid");
         if secure {
-            security::check(p.n(), p.secret, SecurityLevel::Classic128, p.log_qp())
-                .expect("preset is 128-bit secure");
+            security::check(
+                params.n(),
+                secret,
+                SecurityLevel::Classic128,
+                params.log_qp(),
+            )
+            .expect("preset is 128-bit secure");
         }
-        p
+        params
     }
 
     /// N = 2^16, 2^15 slots, 29 levels at scale 2^40, dnum 3 (provisional chain).
     pub fn n16() -> Self {
-        Self::preset("N16", 16, 29, 9, 3, true)
+        Self::preset("N16", 16, 50, 29, 50, 9, 3, true)
     }
 
     /// N = 2^15, 14 levels at scale 2^40, dnum 3.
     pub fn n15() -> Self {
-        Self::preset("N15", 15, 14, 5, 3, true)
+        Self::preset("N15", 15, 50, 14, 50, 5, 3, true)
     }
 
     /// N = 2^14, 5 levels at scale 2^40, dnum 2.
     pub fn n14() -> Self {
-        Self::preset("N14", 14, 5, 3, 2, true)
+        Self::preset("N14", 14, 50, 5, 50, 3, 2, true)
     }
 
     /// **Insecure**, tests only: N = 2^12, 7 levels, dnum 4.
     pub fn insecure_n12() -> Self {
-        Self::preset("insecure_N12", 12, 7, 2, 4, false)
+        Self::preset("insecure_N12", 12, 50, 7, 50, 2, 4, false)
     }
 
     /// **Insecure**, tests only: N = 2^11, 4 levels, dnum 2.
     pub fn insecure_n11() -> Self {
-        Self::preset("insecure_N11", 11, 4, 3, 2, false)
+        Self::preset("insecure_N11", 11, 50, 4, 50, 3, 2, false)
     }
 
     /// Bench-only set mirroring OpenFHE's measured row: N = 2^16, a 60-bit first prime
     /// and 30 x 40-bit primes, 8 special primes of 60 bits, dnum 3 (128-bit secure).
     pub fn bench_openfhe_like() -> Self {
-        let n = 1usize << 16;
-        let mut q = ntt_primes(60, n, 1, &[]).expect("q0");
-        q.extend(scale_primes(40, n, 30, &q).expect("scale primes"));
-        let p = ntt_primes(60, n, 8, &q).expect("P");
-        let p = Self::new_unchecked(
-            "bench_openfhe_like",
-            16,
-            q,
-            p,
-            3,
-            40,
-            SecretDistribution::UniformTernary,
-            true,
-        )
-        .expect("valid");
-        security::check(p.n(), p.secret, SecurityLevel::Classic128, p.log_qp())
-            .expect("128-bit secure");
-        p
+        Self::preset("bench_openfhe_like", 16, 60, 30, 60, 8, 3, true)
     }
 
     /// The name of a preset (`custom` otherwise).
