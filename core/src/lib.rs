@@ -5,6 +5,7 @@ extern crate alloc;
 pub use hetal_simd as simd;
 
 pub mod ckks;
+pub mod codec;
 pub mod exec;
 pub mod math;
 pub mod ring;

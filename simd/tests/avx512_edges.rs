@@ -2,6 +2,16 @@
 //! every NTT size 2^1..2^17 for primes of ~30, ~40, ~50 (IFMA) and ~62 bits, and the
 //! pointwise kernels on lengths 0..40 (plus longer ones) with all-zero, all-(q-1),
 //! alternating and random inputs. A backend this CPU lacks is reported as skipped.
+
+/// Reports a skipped backend on stderr directly: libtest captures `println!` and
+/// `eprintln!` of passing tests, and a skip must never pass silently.
+macro_rules! skip_note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 use hetal_simd::{
     Backend, Kernels, ModulusConsts, NttTable, automorphism_ntt_perm, fill_table, table_len,
 };
@@ -11,7 +21,7 @@ fn backends() -> Vec<Kernels> {
     let mut ks = Vec::new();
     for b in [Backend::Avx512, Backend::Avx512Ifma] {
         match b.unsupported_reason() {
-            Some(reason) => println!("skipped {}: {reason}", b.name()),
+            Some(reason) => skip_note!("skipped {}: {reason}", b.name()),
             None => ks.push(Kernels::new(b).expect("supported backend")),
         }
     }
@@ -109,7 +119,7 @@ fn inputs(n: usize, bound: u64, rng: &mut Rng) -> Vec<Vec<u64>> {
 fn ntt_matches_scalar_for_every_size() {
     let ks = backends();
     if ks.is_empty() {
-        println!("skipped: no AVX-512 backend on this CPU");
+        skip_note!("skipped: no AVX-512 backend on this CPU");
         return;
     }
     let scalar = Kernels::scalar();
@@ -181,7 +191,7 @@ fn check<F: Fn(&Kernels, &mut Vec<u64>)>(ks: &[Kernels], what: &str, start: &[u6
 fn pointwise_kernels_match_scalar() {
     let ks = backends();
     if ks.is_empty() {
-        println!("skipped: no AVX-512 backend on this CPU");
+        skip_note!("skipped: no AVX-512 backend on this CPU");
         return;
     }
     let mut rng = Rng(11);
@@ -228,7 +238,7 @@ fn pointwise_kernels_match_scalar() {
 fn permutations_match_scalar() {
     let ks = backends();
     if ks.is_empty() {
-        println!("skipped: no AVX-512 backend on this CPU");
+        skip_note!("skipped: no AVX-512 backend on this CPU");
         return;
     }
     let scalar = Kernels::scalar();
@@ -279,7 +289,7 @@ fn permutations_match_scalar() {
 #[test]
 fn backend_permute_rejects_out_of_range_indices() {
     if let Some(reason) = Backend::Avx512.unsupported_reason() {
-        println!("skipped: {reason}");
+        skip_note!("skipped: {reason}");
         return;
     }
     let a = vec![1u64; 16];

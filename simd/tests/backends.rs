@@ -9,6 +9,16 @@
 //!
 //! One `#[test]` per backend. A backend that is not compiled in or that this CPU lacks
 //! prints `skipped <backend>: <reason>` and returns without checking anything.
+
+/// Reports a skipped backend on stderr directly: libtest captures `println!` and
+/// `eprintln!` of passing tests, and a skip must never pass silently.
+macro_rules! skip_note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 use hetal_simd::{Backend, Kernels, ModulusConsts, NttTable, ShoupConst, fill_table, table_len};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -320,7 +330,7 @@ fn check_ntt(k: Kernels) {
 /// All checks for one backend, or a visible skip.
 fn check_backend(b: Backend) {
     if let Some(reason) = b.unsupported_reason() {
-        eprintln!("skipped {}: {reason}", b.name());
+        skip_note!("skipped {}: {reason}", b.name());
         return;
     }
     let k = Kernels::new(b).expect("a supported backend has kernels");
