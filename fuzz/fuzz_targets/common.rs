@@ -60,8 +60,12 @@ pub fn valid() -> &'static Valid {
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let sk = c.gen_secret_key(&mut rng).expect("sk");
         let pk = c.gen_public_key(&sk, &mut rng).expect("pk");
-        let keys = c.gen_evaluation_keys(&sk, &[1, -2], true, &mut rng).expect("keys");
-        let pt = c.encode_real(&[0.5], 4, 2, c.params().default_scale()).expect("pt");
+        let keys = c
+            .gen_evaluation_keys(&sk, &[1, -2], true, &mut rng)
+            .expect("keys");
+        let pt = c
+            .encode_real(&[0.5], 4, 2, c.params().default_scale())
+            .expect("pt");
         let ct = c.encrypt_pk(&pk, &pt, &mut rng).expect("ct");
         Valid {
             ct: codec::encode_ciphertext(c, &ct),

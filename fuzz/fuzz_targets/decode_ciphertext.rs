@@ -9,6 +9,9 @@ mod common;
 fuzz_target!(|data: &[u8]| {
     let bytes = common::input(data, &common::valid().ct);
     if let Ok(v) = hetal_core::codec::decode_ciphertext(common::ctx(), &bytes) {
-        assert_eq!(hetal_core::codec::encode_ciphertext(common::ctx(), &v), bytes);
+        assert_eq!(
+            hetal_core::codec::encode_ciphertext(common::ctx(), &v),
+            bytes
+        );
     }
 });

@@ -9,6 +9,9 @@ mod common;
 fuzz_target!(|data: &[u8]| {
     let bytes = common::input(data, &common::valid().pk);
     if let Ok(v) = hetal_core::codec::decode_public_key(common::ctx(), &bytes) {
-        assert_eq!(hetal_core::codec::encode_public_key(common::ctx(), &v), bytes);
+        assert_eq!(
+            hetal_core::codec::encode_public_key(common::ctx(), &v),
+            bytes
+        );
     }
 });

@@ -12,7 +12,10 @@ fuzz_target!(|input: (u64, u64, u8)| {
         let k = hetal_simd::Kernels::best();
         k.ntt_forward(&table, &mut a);
         k.ntt_inverse(&table, &mut a);
-        assert!(a.iter().enumerate().all(|(i, &v)| v == i as u64 % q), "round trip");
+        assert!(
+            a.iter().enumerate().all(|(i, &v)| v == i as u64 % q),
+            "round trip"
+        );
     }
     let _ = hetal_simd::NttTable::new(q, n, &buf[..buf.len() / 2]);
 });

@@ -37,7 +37,10 @@ unsafe impl GlobalAlloc for Bump {
             if end > HEAP_SIZE {
                 return core::ptr::null_mut();
             }
-            match self.next.compare_exchange(cur, end, Ordering::Relaxed, Ordering::Relaxed) {
+            match self
+                .next
+                .compare_exchange(cur, end, Ordering::Relaxed, Ordering::Relaxed)
+            {
                 Ok(_) => return (base + start) as *mut u8,
                 Err(seen) => cur = seen,
             }
@@ -47,7 +50,9 @@ unsafe impl GlobalAlloc for Bump {
 }
 
 #[global_allocator]
-static ALLOC: Bump = Bump { next: AtomicUsize::new(0) };
+static ALLOC: Bump = Bump {
+    next: AtomicUsize::new(0),
+};
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
@@ -61,12 +66,18 @@ fn exercise() -> u64 {
     let n = 1024;
     let q = ntt_primes(50, n, 2, &[]).unwrap_or_default();
     let Ok(m) = Modulus::new(q[0]) else { return 0 };
-    let Ok(plan) = NttPlan::new(m, n) else { return 0 };
+    let Ok(plan) = NttPlan::new(m, n) else {
+        return 0;
+    };
     let mut a = alloc::vec![1u64; n];
     plan.forward(&mut a);
     plan.inverse(&mut a);
-    let Ok(ctx) = RingContext::new(n, &q[..1], &q[1..]) else { return 0 };
-    let Ok(mut p) = RnsPoly::from_signed(&ctx, &alloc::vec![1i64; n], 1, 1) else { return 0 };
+    let Ok(ctx) = RingContext::new(n, &q[..1], &q[1..]) else {
+        return 0;
+    };
+    let Ok(mut p) = RnsPoly::from_signed(&ctx, &alloc::vec![1i64; n], 1, 1) else {
+        return 0;
+    };
     let _ = p.to_ntt(&ctx);
     let _ = hetal_core::ckks::encoder::Encoder::new(n);
     let backend = hetal_simd::Kernels::best().backend() as u64;
