@@ -320,3 +320,33 @@ fn n16_precision() {
         14.0,
     );
 }
+
+#[test]
+fn evaluator_counts_operations() {
+    let s = setup(Params::insecure_n11(), &[1, 2]);
+    let (ctx, ev) = (&s.ctx, Evaluator::new(&s.ctx, &s.keys));
+    let slots = ctx.params().max_slots();
+    let mut r = rng();
+    let x = random_slots(&mut r, slots);
+    let a = ctx
+        .encrypt_sk(
+            &s.sk,
+            &ctx.encode(&x, slots, 3, ctx.params().default_scale())
+                .unwrap(),
+            &mut r,
+        )
+        .unwrap();
+    let b = ev.mul_relin_rescale(&a, &a).unwrap();
+    let _ = ev.add(&b, &b).unwrap();
+    let _ = ev.rotate_and_sum(&a, 4, 1).unwrap(); // rotations by 1 and 2, two additions
+    let _ = ev.rotate_hoisted(&a, &[1, 2]).unwrap();
+    let _ = ev.conjugate(&a).unwrap();
+    let c = ev.counts();
+    assert_eq!((c.mul, c.rescale, c.add), (1, 1, 3));
+    assert_eq!((c.rotate, c.rotate_hoisted), (2, 2));
+    assert_eq!(c.conjugate, 1);
+    // relinearization + 2 rotations + 2 hoisted + conjugation
+    assert_eq!(c.key_switch, 6);
+    ev.reset_counts();
+    assert_eq!(ev.counts(), hetal_core::ckks::OpCounts::default());
+}

@@ -1,6 +1,7 @@
 //! The CKKS evaluator: the server side, built from the context and evaluation keys.
 
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::complex::Complex;
 use super::encoder::galois_element_for_conjugation;
@@ -15,6 +16,69 @@ const SCALE_TOLERANCE: f64 = 1e-9;
 /// Largest constant multiplied as an exact integer (no level spent).
 const MAX_INT_CONST: f64 = (1u64 << 40) as f64;
 
+/// How many of each operation an [`Evaluator`] has run (see [`Evaluator::counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpCounts {
+    /// Ciphertext-ciphertext multiplications (each with a relinearization).
+    pub mul: u64,
+    /// Plaintext multiplications.
+    pub mul_plain: u64,
+    /// Constant multiplications.
+    pub mul_const: u64,
+    /// Additions and subtractions (ciphertext, plaintext or constant operand).
+    pub add: u64,
+    /// Rescales.
+    pub rescale: u64,
+    /// Single rotations.
+    pub rotate: u64,
+    /// Rotations computed in a hoisted batch.
+    pub rotate_hoisted: u64,
+    /// Conjugations.
+    pub conjugate: u64,
+    /// Key switches (relinearizations, rotations, conjugations).
+    pub key_switch: u64,
+}
+
+/// Lock-free counters behind [`OpCounts`].
+#[derive(Debug, Default)]
+struct Counters([AtomicU64; 9]);
+
+#[derive(Clone, Copy)]
+enum Op {
+    Mul,
+    MulPlain,
+    MulConst,
+    Add,
+    Rescale,
+    Rotate,
+    RotateHoisted,
+    Conjugate,
+    KeySwitch,
+}
+
+impl Counters {
+    fn bump(&self, op: Op) {
+        self.0[op as usize].fetch_add(1, Ordering::Relaxed);
+    }
+    fn snapshot(&self) -> OpCounts {
+        let g = |op: Op| self.0[op as usize].load(Ordering::Relaxed);
+        OpCounts {
+            mul: g(Op::Mul),
+            mul_plain: g(Op::MulPlain),
+            mul_const: g(Op::MulConst),
+            add: g(Op::Add),
+            rescale: g(Op::Rescale),
+            rotate: g(Op::Rotate),
+            rotate_hoisted: g(Op::RotateHoisted),
+            conjugate: g(Op::Conjugate),
+            key_switch: g(Op::KeySwitch),
+        }
+    }
+    fn reset(&self) {
+        self.0.iter().for_each(|c| c.store(0, Ordering::Relaxed));
+    }
+}
+
 /// Homomorphic operations on [`Ciphertext`]s. Holds no secret.
 ///
 /// Operands at different levels are aligned by dropping the higher one (exact: dropping
@@ -23,6 +87,7 @@ const MAX_INT_CONST: f64 = (1u64 << 40) as f64;
 pub struct Evaluator<'a> {
     ctx: &'a CkksContext,
     keys: &'a EvaluationKeys,
+    counts: Counters,
 }
 
 fn same_scale(a: f64, b: f64) -> bool {
@@ -32,7 +97,21 @@ fn same_scale(a: f64, b: f64) -> bool {
 impl<'a> Evaluator<'a> {
     /// A server-side evaluator from public material only.
     pub fn new(ctx: &'a CkksContext, keys: &'a EvaluationKeys) -> Self {
-        Self { ctx, keys }
+        Self {
+            ctx,
+            keys,
+            counts: Counters::default(),
+        }
+    }
+
+    /// Operations run so far (a cheap relaxed-atomic counter).
+    pub fn counts(&self) -> OpCounts {
+        self.counts.snapshot()
+    }
+
+    /// Sets every counter back to zero.
+    pub fn reset_counts(&self) {
+        self.counts.reset();
     }
 
     /// The context.
@@ -75,6 +154,7 @@ impl<'a> Evaluator<'a> {
 
     /// `a + b`.
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.counts.bump(Op::Add);
         let (mut x, y) = self.align(a, b)?;
         Self::check_add_scales(&x, y.level(), y.scale)?;
         x.c0.add_assign(self.ctx.ring(), &y.c0)?;
@@ -84,6 +164,7 @@ impl<'a> Evaluator<'a> {
 
     /// `a - b`.
     pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.counts.bump(Op::Add);
         let (mut x, y) = self.align(a, b)?;
         Self::check_add_scales(&x, y.level(), y.scale)?;
         x.c0.sub_assign(self.ctx.ring(), &y.c0)?;
@@ -113,6 +194,7 @@ impl<'a> Evaluator<'a> {
 
     /// `a + pt` (same scale).
     pub fn add_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        self.counts.bump(Op::Add);
         Self::check_add_scales(a, pt.level(), pt.scale)?;
         let mut x = a.clone();
         x.c0.add_assign(self.ctx.ring(), &self.plain_at(pt, a.level())?)?;
@@ -121,6 +203,7 @@ impl<'a> Evaluator<'a> {
 
     /// `a * pt` (scales multiply; rescale afterwards).
     pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        self.counts.bump(Op::MulPlain);
         let p = self.plain_at(pt, a.level())?;
         let mut x = a.clone();
         x.c0.mul_assign(self.ctx.ring(), &p)?;
@@ -131,6 +214,7 @@ impl<'a> Evaluator<'a> {
 
     /// `a + c` in every slot (`c` complex; no level spent).
     pub fn add_const(&self, a: &Ciphertext, c: Complex) -> Result<Ciphertext, CkksError> {
+        self.counts.bump(Op::Add);
         let ring = self.ctx.ring();
         let n = ring.n();
         let mut coeffs = alloc::vec![0.0f64; n];
@@ -179,6 +263,7 @@ impl<'a> Evaluator<'a> {
 
     /// `a * z` for a complex constant; Gaussian integers (including `+-i`) cost no level.
     pub fn mul_complex_const(&self, a: &Ciphertext, z: Complex) -> Result<Ciphertext, CkksError> {
+        self.counts.bump(Op::MulConst);
         let integral = |v: f64| v == libm::trunc(v) && v.abs() < MAX_INT_CONST;
         if integral(z.re) && integral(z.im) {
             let re = self.mul_int(a, z.re as i64)?;
@@ -209,6 +294,7 @@ impl<'a> Evaluator<'a> {
 
     /// `a * b` with relinearization (scales multiply; rescale afterwards).
     pub fn mul_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.counts.bump(Op::Mul);
         let (x, y) = self.align(a, b)?;
         let ring = self.ctx.ring();
         let mut d0 = x.c0.clone();
@@ -219,6 +305,7 @@ impl<'a> Evaluator<'a> {
         let mut d2 = x.c1.clone();
         d2.mul_assign(ring, &y.c1)?;
         d2.to_coeff(ring)?;
+        self.counts.bump(Op::KeySwitch);
         let (e0, e1) = self.ctx.switcher().switch(ring, &d2, self.relin_key()?)?;
         d0.add_assign(ring, &e0)?;
         d1.add_assign(ring, &e1)?;
@@ -232,6 +319,7 @@ impl<'a> Evaluator<'a> {
 
     /// Divides by the last prime `q_l` and drops it: level - 1, scale / q_l.
     pub fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.counts.bump(Op::Rescale);
         let l = a.level();
         if l == 0 {
             return Err(CkksError::LevelExhausted);
@@ -297,6 +385,7 @@ impl<'a> Evaluator<'a> {
 
     /// Applies `X -> X^g` and switches back to `s` (rotation or conjugation).
     pub fn automorphism(&self, a: &Ciphertext, g: usize) -> Result<Ciphertext, CkksError> {
+        self.counts.bump(Op::KeySwitch);
         let ring = self.ctx.ring();
         let key = self.galois_key(g)?;
         let c0 = a.c0.automorphism(ring, g)?;
@@ -318,11 +407,13 @@ impl<'a> Evaluator<'a> {
         if g == 1 {
             return Ok(a.clone());
         }
+        self.counts.bump(Op::Rotate);
         self.automorphism(a, g)
     }
 
     /// Complex conjugation of every slot.
     pub fn conjugate(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.counts.bump(Op::Conjugate);
         self.automorphism(a, galois_element_for_conjugation(self.ctx.params().n()))
     }
 
@@ -344,6 +435,8 @@ impl<'a> Evaluator<'a> {
                     return Ok(a.clone());
                 }
                 let key = self.galois_key(g)?;
+                self.counts.bump(Op::RotateHoisted);
+                self.counts.bump(Op::KeySwitch);
                 let perm = ring.ntt_permutation(g)?;
                 let (mut d0, d1) = self.ctx.switcher().apply(ring, &dec, key, Some(&perm))?;
                 d0.add_assign(ring, &a.c0.automorphism(ring, g)?)?;

@@ -11,6 +11,6 @@ pub mod params;
 pub mod scheme;
 pub mod security;
 
-pub use evaluator::Evaluator;
+pub use evaluator::{Evaluator, OpCounts};
 pub use params::{Params, ParamsError};
 pub use scheme::{Ciphertext, CkksContext, CkksError, EvaluationKeys, Plaintext};
