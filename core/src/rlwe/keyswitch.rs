@@ -231,12 +231,18 @@ impl KeySwitcher {
                 *acc += v as f64 * inv;
             }
         }
+        // sum_t y'_t / p_t lies in [0, K), so the rounded overflow is an integer in
+        // [0, K]: look up u * (P mod q_i) instead of multiplying per coefficient.
+        let k = pm.len();
+        let mut table = vec![0u64; k + 1];
         for (i, limb) in conv.chunks_mut(n).enumerate() {
             let q = ctx.moduli()[i];
-            let p_mod = self.p_mod_q[i];
+            for (r, t) in table.iter_mut().enumerate() {
+                *t = q.mul(q.reduce(r as u64), self.p_mod_q[i]);
+            }
             for (c, &v) in limb.iter_mut().zip(&u) {
-                let r = libm::round(v) as u64;
-                *c = q.sub(*c, q.mul(q.reduce(r), p_mod));
+                let r = ((v + 0.5) as usize).min(k);
+                *c = q.sub(*c, table[r]);
             }
         }
     }
