@@ -10,3 +10,4 @@ pub mod exec;
 pub mod math;
 pub mod ring;
 pub mod rlwe;
+pub mod slots;
