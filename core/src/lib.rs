@@ -4,9 +4,13 @@ extern crate alloc;
 
 pub use hetal_simd as simd;
 
+pub mod boot;
 pub mod ckks;
+pub mod circuits;
 pub mod codec;
 pub mod exec;
+pub mod hetal;
+pub mod linalg;
 pub mod math;
 pub mod ring;
 pub mod rlwe;

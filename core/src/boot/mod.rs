@@ -1,0 +1,1 @@
+//! CKKS bootstrapping: ModRaise, CoeffToSlot, EvalMod, SlotToCoeff, sparse-secret encapsulation.

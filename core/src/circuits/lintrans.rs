@@ -1,0 +1,1 @@
+//! Plaintext-diagonal matrix times slot vector (baby-step giant-step with hoisted rotations).

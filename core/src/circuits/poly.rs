@@ -1,0 +1,1 @@
+//! Polynomial evaluation on slot values (power and Chebyshev bases, baby-step giant-step).

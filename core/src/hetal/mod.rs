@@ -1,0 +1,5 @@
+//! HETAL: the wide-domain softmax, the training step, bootstrap placement,
+//! early stopping, inference and the protocol message types (no I/O).
+
+pub mod protocol;
+pub mod softmax;

@@ -1,0 +1,1 @@
+//! Client / server protocol messages (types and codec only, no I/O).

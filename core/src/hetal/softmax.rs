@@ -1,0 +1,1 @@
+//! Row-wise softmax on [-128, 128]: approximate max, domain extension, exp, inverse.

@@ -1,0 +1,1 @@
+//! Encrypted matrices: block encoding, `diag_abt` (A B^T), `diag_atb` (A^T B), masks, rotation plans.
