@@ -5,8 +5,8 @@ extern crate alloc;
 pub use hetal_simd as simd;
 
 pub mod boot;
-pub mod ckks;
 pub mod circuits;
+pub mod ckks;
 pub mod codec;
 pub mod exec;
 pub mod hetal;

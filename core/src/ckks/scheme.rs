@@ -99,6 +99,8 @@ impl fmt::Display for CkksError {
     }
 }
 
+impl core::error::Error for CkksError {}
+
 /// Everything derived from a [`Params`]: the ring, the encoder, key-switching constants.
 #[derive(Debug)]
 pub struct CkksContext {

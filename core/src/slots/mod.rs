@@ -81,6 +81,7 @@
 //! # Ok::<(), SlotError>(())
 //! ```
 
+mod ckks;
 mod counts;
 mod error;
 mod rules;
@@ -89,6 +90,7 @@ mod sim;
 use alloc::vec::Vec;
 
 pub use crate::ckks::complex::Complex;
+pub use ckks::{CiphertextBootstrapper, CkksEngine};
 pub use counts::OpCounts;
 pub use error::SlotError;
 pub use rules::{
