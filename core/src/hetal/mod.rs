@@ -1,5 +1,6 @@
 //! HETAL: the wide-domain softmax, the training step, bootstrap placement,
 //! early stopping, inference and the protocol message types (no I/O).
 
+pub mod plain;
 pub mod protocol;
 pub mod softmax;
