@@ -2,5 +2,6 @@
 //! early stopping, inference and the protocol message types (no I/O).
 
 pub mod plain;
+pub mod plan;
 pub mod protocol;
 pub mod softmax;
