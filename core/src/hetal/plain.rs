@@ -252,6 +252,9 @@ pub struct TrainRun {
     pub best_epoch: usize,
     /// Validation loss after each epoch.
     pub val_loss: Vec<f64>,
+    /// Largest `|logit|` met by the softmax during training: it must stay
+    /// inside the encrypted softmax's domain (`[-128, 128]` by default).
+    pub max_abs_logit: f64,
 }
 
 /// Early stopping on the validation loss: remembers the best epoch and says
@@ -320,6 +323,7 @@ fn batch_gradient(
     rows: &[usize],
     w: &Model,
     softmax: &mut dyn FnMut(&mut [f64]),
+    max_logit: &mut f64,
 ) -> Vec<f64> {
     let (c, cols) = (data.classes, data.cols);
     let mut g = vec![0.0; c * cols];
@@ -327,6 +331,7 @@ fn batch_gradient(
     for &r in rows {
         let x = data.row(r);
         w.logits(x, &mut z);
+        *max_logit = z.iter().fold(*max_logit, |m, v| m.max(v.abs()));
         softmax(&mut z);
         z[data.y[r]] -= 1.0;
         for (k, &d) in z.iter().enumerate() {
@@ -358,6 +363,7 @@ pub fn train(
     let mut v = vec![0.0; c * cols];
     let mut stop = EarlyStopping::new(cfg.patience);
     let (mut best, mut val_loss, mut epochs) = (w.clone(), Vec::new(), 0);
+    let mut max_abs_logit = 0.0;
     for epoch in 1..=cfg.max_epochs {
         for rows in order.chunks(cfg.batch.max(1)) {
             let mut look = w.clone();
@@ -365,7 +371,7 @@ pub fn train(
                 .iter_mut()
                 .zip(&v)
                 .for_each(|(a, b)| *a += cfg.momentum * b);
-            let g = batch_gradient(train, rows, &look, softmax);
+            let g = batch_gradient(train, rows, &look, softmax, &mut max_abs_logit);
             for ((wi, vi), gi) in w.w.iter_mut().zip(v.iter_mut()).zip(&g) {
                 *vi = cfg.momentum * *vi - cfg.lr * gi;
                 *wi += *vi;
@@ -386,5 +392,6 @@ pub fn train(
         epochs,
         best_epoch: stop.best_epoch(),
         val_loss,
+        max_abs_logit,
     }
 }
