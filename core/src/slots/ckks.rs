@@ -489,6 +489,29 @@ impl SlotOps for CkksEngine<'_> {
         Ok(self.emit(out))
     }
 
+    fn mul_const_scaled(
+        &self,
+        a: &Ciphertext,
+        c: Complex,
+        const_scale: f64,
+    ) -> Result<Ciphertext, SlotError> {
+        let (re, im) = super::rules::scaled_constant(c, const_scale)?;
+        let mut out = self.mul_integer(a, re)?;
+        if im != 0 {
+            let ia = self
+                .ev
+                .mul_complex_const(a, Complex::I)
+                .map_err(engine_err("mul_const_scaled"))?;
+            out = self
+                .ev
+                .add(&out, &self.mul_integer(&ia, im)?)
+                .map_err(engine_err("mul_const_scaled"))?;
+        }
+        out.scale = a.scale * const_scale;
+        self.count(|n| n.mul_const += 1);
+        Ok(self.emit(out))
+    }
+
     fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext, SlotError> {
         require_level(a.level(), "rescale")?;
         let out = self.ev.rescale(a).map_err(engine_err("rescale"))?;
