@@ -41,7 +41,13 @@ impl<E: SlotOps> RowSoftmax<E> for LinearRow {
         use hetal_core::slots::Leveled;
         let c = self.classes as f64;
         let mask: Vec<Complex> = (0..ev.slot_count())
-            .map(|i| Complex::from_real(if i % self.period < self.classes { 1.0 / c } else { 0.0 }))
+            .map(|i| {
+                Complex::from_real(if i % self.period < self.classes {
+                    1.0 / c
+                } else {
+                    0.0
+                })
+            })
             .collect();
         let q = ev.modulus(z.level()) as f64;
         let m = ev.encode(&mask, z.level(), q)?;
@@ -88,11 +94,17 @@ fn simulated_training_matches_the_plain_trainer() {
         seed: 7,
     };
     let row = LinearRow { classes, period };
-    let reference = plain::train(&data.train, &data.val, &cfg, &mut |z: &mut [f64]| row.plain(z));
+    let reference = plain::train(&data.train, &data.val, &cfg, &mut |z: &mut [f64]| {
+        row.plain(z)
+    });
 
     // 2^11 slots, blocks 128 x 16; 12 levels, bootstrap back to level 9.
-    let sim = SlotSim::new(SimParams::synthetic(2048, 60, 40, 12).unwrap().with_bootstrap(9, 1e9))
-        .unwrap();
+    let sim = SlotSim::new(
+        SimParams::synthetic(2048, 60, 40, 12)
+            .unwrap()
+            .with_bootstrap(9, 1e9),
+    )
+    .unwrap();
     let layout = TrainLayout {
         unit: UnitShape::new(128, 16).unwrap(),
         cols: data.train.cols,
@@ -100,14 +112,17 @@ fn simulated_training_matches_the_plain_trainer() {
     };
     let batches = client::encrypt_batches(&sim, &layout, &data.train, batch, cfg.seed).unwrap();
     let val_x = client::encrypt_features(&sim, &layout, &data.val).unwrap();
-    let upd = UpdateConfig { lr: cfg.lr, momentum: cfg.momentum };
+    let upd = UpdateConfig {
+        lr: cfg.lr,
+        momentum: cfg.momentum,
+    };
     let trainer = Trainer::new(&sim, &row, layout, upd, &NoClock).unwrap();
 
     let mut validator = Validator::new(data.val.y.clone(), classes, cfg.patience, cfg.max_epochs);
-    let mut client = |epoch: usize, logits: &[EncMatrix<_>]| {
+    let client = |epoch: usize, logits: &[EncMatrix<_>]| {
         validator.decide(epoch, &decrypt_matrix(&sim, &logits[0]).unwrap())
     };
-    let out = train(&trainer, &batches, &[val_x], cfg.max_epochs, &mut client).unwrap();
+    let out = train(&trainer, &batches, &[val_x], cfg.max_epochs, client).unwrap();
 
     assert_eq!(out.epochs, reference.epochs);
     assert_eq!(out.best_epoch, reference.best_epoch);
@@ -117,12 +132,22 @@ fn simulated_training_matches_the_plain_trainer() {
         .zip(&reference.model.w)
         .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     let top_w = reference.model.w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    assert!(err <= 1e-9 * top_w.max(1.0), "weights differ by {err} (max |w| {top_w})");
+    assert!(
+        err <= 1e-9 * top_w.max(1.0),
+        "weights differ by {err} (max |w| {top_w})"
+    );
     assert_eq!(out.steps, reference.epochs * 3);
-    assert!(out.steps_report.iter().any(|r| r.policy_bootstraps > 0), "policy never bootstrapped");
+    assert!(
+        out.steps_report.iter().any(|r| r.policy_bootstraps > 0),
+        "policy never bootstrapped"
+    );
 
     // The model is a real classifier on the held-out test rows.
-    let model = plain::Model { w, cols: data.train.cols, classes };
+    let model = plain::Model {
+        w,
+        cols: data.train.cols,
+        classes,
+    };
     let acc = model.accuracy(&data.test);
     assert_eq!(acc, reference.model.accuracy(&data.test));
     assert!(acc > 0.5, "test accuracy {acc}");

@@ -52,7 +52,9 @@ pub fn encrypt_features<E: SlotCrypt>(
 
 fn check(layout: &TrainLayout, f: &Features) -> Result<(), TrainError> {
     if f.cols != layout.cols || f.classes != layout.classes || f.rows() == 0 {
-        return Err(TrainError::Shape("features do not match the training layout"));
+        return Err(TrainError::Shape(
+            "features do not match the training layout",
+        ));
     }
     Ok(())
 }

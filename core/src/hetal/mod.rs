@@ -5,5 +5,5 @@ pub mod client;
 pub mod plain;
 pub mod plan;
 pub mod protocol;
-pub mod train;
 pub mod softmax;
+pub mod train;

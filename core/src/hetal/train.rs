@@ -40,8 +40,7 @@ use core::fmt;
 
 use super::protocol::Decision;
 use crate::linalg::{
-    AbtOutput, AtbVariant, BlockLayout, EncMatrix, LinalgError, MatrixOps, Tiling, UnitShape,
-    cost,
+    AbtOutput, AtbVariant, BlockLayout, EncMatrix, LinalgError, MatrixOps, Tiling, UnitShape, cost,
 };
 use crate::slots::{Complex, Leveled, OpCounts, SlotError, SlotOps};
 
@@ -347,7 +346,7 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
             d = self.refresh(&d, &mut rep)?;
             rep.times.bootstrap += self.clock.seconds() - tb;
         }
-        let d = EncMatrix::from_blocks(batch.y.layout().clone(), d)?;
+        let d = EncMatrix::from_blocks(*batch.y.layout(), d)?;
         let mut g = self.ops.diag_atb(&d, &batch.x, AtbVariant::Auto)?;
         rep.times.atb = self.clock.seconds() - t - rep.times.bootstrap;
 
@@ -359,7 +358,7 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         let refresh_g = low_g && state_level > need && g.level() < state_level;
         if refresh_g || g.level() == 0 {
             let blocks = self.refresh(g.blocks(), &mut rep)?;
-            g = EncMatrix::from_blocks(g.layout().clone(), blocks)?;
+            g = EncMatrix::from_blocks(*g.layout(), blocks)?;
         }
         rep.times.bootstrap += self.clock.seconds() - tb;
 
@@ -408,7 +407,9 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
     ) -> Result<E::Value, TrainError> {
         let ev = self.ev();
         if a.level() <= level {
-            return Err(TrainError::Slot(SlotError::LevelExhausted { op: "to_scale" }));
+            return Err(TrainError::Slot(SlotError::LevelExhausted {
+                op: "to_scale",
+            }));
         }
         let a = ev.drop_to_level(a, level + 1)?;
         let q = ev.modulus(level + 1) as f64;
@@ -447,8 +448,8 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
             us.push(u_new);
             vs.push(v_new);
         }
-        st.u = EncMatrix::from_blocks(st.u.layout().clone(), us)?;
-        st.v = EncMatrix::from_blocks(st.v.layout().clone(), vs)?;
+        st.u = EncMatrix::from_blocks(*st.u.layout(), us)?;
+        st.v = EncMatrix::from_blocks(*st.v.layout(), vs)?;
         Ok(())
     }
 
@@ -488,8 +489,8 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
             vs.push(v);
             rep.policy_bootstraps += 1;
         }
-        st.u = EncMatrix::from_blocks(st.u.layout().clone(), us)?;
-        st.v = EncMatrix::from_blocks(st.v.layout().clone(), vs)?;
+        st.u = EncMatrix::from_blocks(*st.u.layout(), us)?;
+        st.v = EncMatrix::from_blocks(*st.v.layout(), vs)?;
         Ok(())
     }
 
@@ -500,24 +501,25 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         let mu = self.cfg.momentum;
         let level = st.u.level().min(st.v.level());
         if level == 0 {
-            return Err(TrainError::Slot(SlotError::LevelExhausted { op: "weights" }));
+            return Err(TrainError::Slot(SlotError::LevelExhausted {
+                op: "weights",
+            }));
         }
-        let w: Vec<E::Value> = st
-            .u
-            .blocks()
-            .iter()
-            .zip(st.v.blocks())
-            .map(|(u, v)| {
-                let mv = self.to_scale(v, mu, level - 1, u.scale())?;
-                Ok(ev.sub(&ev.drop_to_level(u, level - 1)?, &mv)?)
-            })
-            .collect::<Result<_, TrainError>>()?;
+        let w: Vec<E::Value> =
+            st.u.blocks()
+                .iter()
+                .zip(st.v.blocks())
+                .map(|(u, v)| {
+                    let mv = self.to_scale(v, mu, level - 1, u.scale())?;
+                    Ok(ev.sub(&ev.drop_to_level(u, level - 1)?, &mv)?)
+                })
+                .collect::<Result<_, TrainError>>()?;
         let w = if level - 1 < self.abt_depth() {
             self.refresh(&w, &mut StepReport::default())?
         } else {
             w
         };
-        Ok(EncMatrix::from_blocks(st.u.layout().clone(), w)?)
+        Ok(EncMatrix::from_blocks(*st.u.layout(), w)?)
     }
 
     /// Logits `X W^T` (`rows x classes`, tiled horizontally) for validation
@@ -528,7 +530,9 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         w: &EncMatrix<E::Value>,
     ) -> Result<EncMatrix<E::Value>, TrainError> {
         if x.cols() != self.layout.cols || w.layout().tiling == Tiling::None {
-            return Err(TrainError::Shape("features or weights do not match the layout"));
+            return Err(TrainError::Shape(
+                "features or weights do not match the layout",
+            ));
         }
         Ok(self.ops.diag_abt(x, w, AbtOutput::Tiled)?)
     }
@@ -555,14 +559,19 @@ pub struct TrainOutcome<V> {
 /// validation logits (one matrix per entry of `val`) go to `client`, which
 /// decrypts them and answers whether the epoch improved (keep its weights)
 /// and whether to stop. A client that never stops gives fixed-epoch training.
-pub fn train<E: SlotOps, S: RowSoftmax<E>>(
+pub fn train<E: SlotOps, S: RowSoftmax<E>, C>(
     trainer: &Trainer<'_, E, S>,
     batches: &[EncBatch<E::Value>],
     val: &[EncMatrix<E::Value>],
     max_epochs: usize,
-    client: &mut dyn FnMut(usize, &[EncMatrix<E::Value>]) -> Decision,
-) -> Result<TrainOutcome<E::Value>, TrainError> {
-    let first = batches.first().ok_or(TrainError::Shape("no training batch"))?;
+    mut client: C,
+) -> Result<TrainOutcome<E::Value>, TrainError>
+where
+    C: FnMut(usize, &[EncMatrix<E::Value>]) -> Decision,
+{
+    let first = batches
+        .first()
+        .ok_or(TrainError::Shape("no training batch"))?;
     let mut st = trainer.init_state(&first.x)?;
     let mut best = None;
     let (mut best_epoch, mut epochs, mut times) = (0, 0, Times::default());
