@@ -193,6 +193,25 @@ pub trait SlotOps {
         Ok(a.clone())
     }
 
+    /// `sum_i a_i * b_i`, relinearized once: one tensor product per pair and
+    /// a single key switch for the whole sum (what the matrix products need:
+    /// `ceil(b/s1)` products summed per output). Operands are aligned per pair
+    /// as in [`Self::mul`]; all products must end at one level and scale.
+    /// Counts `n` products, `n - 1` additions and one relinearization, as the
+    /// default (`mul_no_relin`, `add`, `relinearize`) does.
+    fn sum_products(
+        &self,
+        pairs: &[(&Self::Value, &Self::Value)],
+    ) -> Result<Self::Value, SlotError> {
+        let ((a0, b0), rest) = pairs.split_first().ok_or(SlotError::EmptyInput)?;
+        let mut acc = self.mul_no_relin(a0, b0)?;
+        for (a, b) in rest {
+            let p = self.mul_no_relin(a, b)?;
+            self.add_assign(&mut acc, &p)?;
+        }
+        self.relinearize(&acc)
+    }
+
     /// `a * p` slot-wise; scale `a.scale * p.scale`, rescale next. Encode `p`
     /// at the scale `q_level` to get `a`'s scale back after the rescale.
     fn mul_plain(&self, a: &Self::Value, p: &Self::Plain) -> Result<Self::Value, SlotError>;
