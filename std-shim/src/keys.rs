@@ -65,10 +65,10 @@ impl InsecurePreset {
 }
 
 /// Which parameter sets a command may use.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Allowed {
-    /// The one insecure preset allowed, if any (tests).
-    pub insecure: Option<InsecurePreset>,
+    /// The insecure presets allowed (tests only; empty for real use).
+    pub insecure: Vec<InsecurePreset>,
 }
 
 impl Allowed {
@@ -83,7 +83,7 @@ impl Allowed {
         for p in [InsecurePreset::InsecureN12, InsecurePreset::InsecureN11] {
             let params = p.params();
             if codec::fingerprint(&params) == fp {
-                return if self.insecure == Some(p) {
+                return if self.insecure.contains(&p) {
                     Ok(params)
                 } else {
                     Err(CliError::at(
