@@ -437,3 +437,116 @@ fn layouts_round_trip_and_reject_bad_shapes() {
         .is_err()
     );
 }
+
+/// The comparison baselines compute the same products, with the paper's counts.
+#[test]
+fn baselines_exact_with_paper_counts() {
+    use hetal_core::linalg::baseline;
+    let base = sim(1 << 15);
+    for &(a, b, c) in &SHAPES[..3] {
+        let unit = bench_unit(a);
+        let am = int_matrix(a, b, 11);
+        let bm = int_matrix(c, b, 12);
+        let (top, scale) = (base.max_level(), base.default_scale());
+        let ops = MatrixOps::new(&base, unit).unwrap();
+        let ea = encrypt_matrix(
+            &base,
+            &am,
+            BlockLayout::plain(a, b, unit).unwrap(),
+            top,
+            scale,
+        )
+        .unwrap();
+        let eb = encrypt_matrix(
+            &base,
+            &bm,
+            BlockLayout::plain(c, b, unit).unwrap(),
+            top,
+            scale,
+        )
+        .unwrap();
+        base.reset_counts();
+        let z = ops.colmajor_abt(&ea, &eb).unwrap();
+        let n = base.counts();
+        assert_slots_exact(&base, &z, &abt_plain(&am, &bm, a, b, c), "colmajor");
+        let paper = cost::paper::colmajor(a, b, c, unit);
+        assert_eq!(
+            (n.mul_plain, n.mul, n.rotations()),
+            (paper.cmult, paper.mult, paper.rot),
+            "colmajor {a}x{b}x{c}"
+        );
+
+        let ym = int_matrix(a, c, 13);
+        let ey = encrypt_matrix(
+            &base,
+            &ym,
+            BlockLayout::plain(a, c, unit).unwrap(),
+            top,
+            scale,
+        )
+        .unwrap();
+        base.reset_counts();
+        let g = ops.rowmajor_atb(&ey, &ea).unwrap();
+        let n = base.counts();
+        assert_slots_exact(&base, &g, &atb_plain(&ym, &am, a, b, c), "rowmajor");
+        // RowMajor: the paper lists the same counts as ColMajor.
+        assert_eq!(
+            (n.mul_plain, n.mul, n.rotations()),
+            (paper.cmult, paper.mult, paper.rot),
+            "rowmajor {a}x{b}x{c}"
+        );
+    }
+    // Jin et al. at a small shape (b·c replicated values).
+    let s = sim(1 << 10);
+    let (a, b, c) = (40, 12, 3);
+    let (top, scale) = (s.max_level(), s.default_scale());
+    let am = int_matrix(a, b, 21);
+    let bm = int_matrix(c, b, 22);
+    let cols: Vec<_> = baseline::jin_columns(&am, a, b)
+        .iter()
+        .map(|v| s.encrypt_real(v, top, scale).unwrap())
+        .collect();
+    let reps: Vec<_> = bm
+        .iter()
+        .map(|&x| {
+            s.encrypt_real(&baseline::jin_replicated(x, 1 << 10), top, scale)
+                .unwrap()
+        })
+        .collect();
+    s.reset_counts();
+    let z = baseline::jin_abt(&s, b, c, |t| &cols[t], |j, t| &reps[j * b + t]).unwrap();
+    assert_eq!(
+        (s.counts().mul, s.counts().rotations()),
+        (cost::paper::jin_abt(b, c).mult, 0)
+    );
+    let want = abt_plain(&am, &bm, a, b, c);
+    for j in 0..c {
+        let got = s.decrypt_real(&z[j]).unwrap();
+        for i in 0..a {
+            assert_eq!(got[i], want[i * c + j]);
+        }
+    }
+    let ym = int_matrix(a, c, 23);
+    let ycols: Vec<_> = baseline::jin_columns(&ym, a, c)
+        .iter()
+        .map(|v| s.encrypt_real(v, top, scale).unwrap())
+        .collect();
+    s.reset_counts();
+    let g = baseline::jin_atb(&s, b, c, |m| &ycols[m], |j| &cols[j]).unwrap();
+    let paper = cost::paper::jin_atb(b, c, UnitShape::new(32, 32).unwrap());
+    assert_eq!(
+        (s.counts().mul, s.counts().rotations()),
+        (paper.mult, paper.rot)
+    );
+    let want = atb_plain(&ym, &am, a, b, c);
+    for m in 0..c {
+        for j in 0..b {
+            assert!(
+                s.decrypt_real(&g[m * b + j])
+                    .unwrap()
+                    .iter()
+                    .all(|&x| x == want[m * b + j])
+            );
+        }
+    }
+}

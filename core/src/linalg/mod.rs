@@ -11,6 +11,7 @@
 //!   row and column sums, with plaintext masks cached per (unit shape, level).
 //! - [`cost`]: closed-form operation counts (ours, and the paper's in [`cost::paper`]).
 //! - [`plan`]: the exact rotation offsets a product needs ([`RotationPlan`]).
+//! - [`baseline`]: the prior methods (Jin et al., Crockett), for comparison only.
 //!
 //! # Example: `A B^T` on the simulator
 //!
@@ -38,6 +39,7 @@
 
 mod abt;
 mod atb;
+pub mod baseline;
 pub mod cost;
 pub mod layout;
 mod matrix;

@@ -22,6 +22,10 @@ pub(crate) enum Mask {
         period: usize,
         width: usize,
     },
+    /// 1 in row `r` (baselines).
+    Row(usize),
+    /// 1 in column `col` (baselines).
+    Col(usize),
     /// 1 in the columns `col < limit`.
     ColsBelow(usize),
     /// 1 in the columns `col >= limit`.
@@ -136,6 +140,8 @@ impl<'e, E: SlotOps> MatrixOps<'e, E> {
                             None
                         }
                     }
+                    Mask::Row(k) => (r == k).then_some(Complex::ONE),
+                    Mask::Col(k) => (col == k).then_some(Complex::ONE),
                     Mask::ColsBelow(limit) => (col < limit).then_some(Complex::ONE),
                     Mask::ColsFrom(limit) => (col >= limit).then_some(Complex::ONE),
                     Mask::AtbSelect { k, period } => {
