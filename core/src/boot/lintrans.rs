@@ -83,12 +83,20 @@ fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
-/// A [`DiagMatrix`] encoded for one input level, ready to apply to ciphertexts.
+/// A pre-rotated diagonal: encoded once, or kept as slot values and encoded at each use
+/// (an N = 2^16 bootstrapping's encoded diagonals take gigabytes; their slot values ~100 MB).
+#[derive(Clone, Debug)]
+enum Diag {
+    Encoded(Plaintext),
+    Values(Vec<Complex>),
+}
+
+/// A [`DiagMatrix`] prepared for one input level, ready to apply to ciphertexts.
 #[derive(Clone, Debug)]
 pub struct EncodedTransform {
     plan: BsgsPlan,
-    /// Giant offset -> `(baby index, plaintext of rot(diag, -giant))`.
-    plains: BTreeMap<i64, Vec<(usize, Plaintext)>>,
+    /// Giant offset -> `(baby index, rot(diag, -giant))`.
+    plains: BTreeMap<i64, Vec<(usize, Diag)>>,
     level: usize,
     slots: usize,
     pt_scale: f64,
@@ -101,13 +109,15 @@ fn rot(v: &[Complex], k: i64) -> Vec<Complex> {
 }
 
 impl EncodedTransform {
-    /// Encodes `m` for inputs at `level` (the output is one level lower): the diagonals are
-    /// encoded at `pt_scale`, so the output scale is `input scale * pt_scale / q_level`.
+    /// Prepares `m` for inputs at `level` (the output is one level lower): the diagonals
+    /// are encoded at `pt_scale`, so the output scale is `input scale * pt_scale / q_level`.
+    /// With `precompute` they are encoded now and kept; otherwise at every application.
     pub fn new(
         ctx: &CkksContext,
         m: &DiagMatrix,
         level: usize,
         pt_scale: f64,
+        precompute: bool,
     ) -> Result<Self, CkksError> {
         let offsets = m.signed_offsets();
         let plan = BsgsPlan::new(&offsets);
@@ -119,7 +129,12 @@ impl EncodedTransform {
             for &(bi, d) in terms {
                 let diag = &m.diagonals()[&(d.rem_euclid(n) as usize)];
                 let pre = rot(diag, -giant);
-                v.push((bi, ctx.encode(&pre, slots, level, pt_scale)?));
+                let d = if precompute {
+                    Diag::Encoded(ctx.encode(&pre, slots, level, pt_scale)?)
+                } else {
+                    Diag::Values(pre)
+                };
+                v.push((bi, d));
             }
             plains.insert(giant, v);
         }
@@ -147,12 +162,15 @@ impl EncodedTransform {
         self.pt_scale
     }
 
-    /// Bytes held by the encoded diagonals.
+    /// Bytes held by the diagonals.
     pub fn byte_size(&self) -> usize {
         self.plains
             .values()
             .flatten()
-            .map(|(_, p)| p.poly.data().len() * 8)
+            .map(|(_, d)| match d {
+                Diag::Encoded(p) => p.poly.data().len() * 8,
+                Diag::Values(v) => v.len() * 16,
+            })
             .sum()
     }
 
@@ -176,8 +194,16 @@ impl EncodedTransform {
         let mut acc: Option<Ciphertext> = None;
         for (&giant, terms) in &self.plains {
             let mut inner: Option<Ciphertext> = None;
-            for (bi, pt) in terms {
-                let t = ev.mul_plain(&babies[*bi], pt)?;
+            for (bi, d) in terms {
+                let t = match d {
+                    Diag::Encoded(pt) => ev.mul_plain(&babies[*bi], pt)?,
+                    Diag::Values(v) => {
+                        let pt = ev
+                            .context()
+                            .encode(v, self.slots, self.level, self.pt_scale)?;
+                        ev.mul_plain(&babies[*bi], &pt)?
+                    }
+                };
                 inner = Some(match inner {
                     None => t,
                     Some(a) => ev.add(&a, &t)?,

@@ -67,6 +67,9 @@ pub struct BootParams {
     pub double_angle: usize,
     /// Arcsine (cubic) correction after EvalMod (two more levels).
     pub arcsine: bool,
+    /// Encode the DFT diagonals once (fast, memory-hungry: ~3.5 GB at N = 2^16) instead of
+    /// at every bootstrap.
+    pub precompute: bool,
 }
 
 impl BootParams {
@@ -83,6 +86,7 @@ impl BootParams {
             cheb_degree: 63,
             double_angle: 2,
             arcsine: true,
+            precompute: true,
         }
     }
 
@@ -189,7 +193,7 @@ impl Bootstrapper {
                 ql
             };
             s_cur = s_cur * pt / ql;
-            cts.push(EncodedTransform::new(ctx, m, l, pt)?);
+            cts.push(EncodedTransform::new(ctx, m, l, pt, bp.precompute)?);
         }
         // SlotToCoeff.
         let mut stc_m = dft::slot_to_coeff_matrices(n, bp.stc_levels);
@@ -213,7 +217,7 @@ impl Bootstrapper {
                 ql
             };
             s_cur = s_cur * pt / ql;
-            stc.push(EncodedTransform::new(ctx, m, l, pt)?);
+            stc.push(EncodedTransform::new(ctx, m, l, pt, bp.precompute)?);
         }
         let sub_sum = (0..gap.trailing_zeros())
             .map(|j| (n << j) as isize)

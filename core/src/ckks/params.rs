@@ -239,6 +239,25 @@ impl Params {
         params
     }
 
+    /// N = 2^16, bootstrappable, 128-bit secure (uniform ternary main secret):
+    /// base prime 48 bits, 12 primes of 42 bits (9 computation levels, then 3 SlotToCoeff
+    /// levels), 14 primes of 58 bits (11 EvalMod levels, then 3 CoeffToSlot levels);
+    /// 6 special primes of 60 bits, dnum 5, scale 2^42. log Q ~ 1364, log P ~ 360,
+    /// log QP ~ 1724 <= 1747. With [`crate::boot::BootParams::full`] a bootstrap leaves
+    /// 9 levels at scale 2^42 (documented in `crate::boot`).
+    pub fn boot_n16() -> Self {
+        Self::preset_groups(
+            "boot_N16",
+            16,
+            &[(48, 1), (42, 12), (58, 14)],
+            60,
+            6,
+            5,
+            42,
+            true,
+        )
+    }
+
     /// **Insecure**, tests only: N = 2^12 with room for bootstrapping (see
     /// [`crate::boot::BootParams::full`]): base prime 46 bits, 2 computation levels and 3
     /// SlotToCoeff levels of 40 bits, 11 EvalMod and 3 CoeffToSlot levels of 58 bits;
