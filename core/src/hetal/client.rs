@@ -64,7 +64,13 @@ fn encrypt<E: SlotCrypt>(
     data: &[f64],
     layout: crate::linalg::BlockLayout,
 ) -> Result<EncMatrix<E::Value>, TrainError> {
-    Ok(encrypt_matrix(ev, data, layout, data_level(ev), ev.default_scale())?)
+    Ok(encrypt_matrix(
+        ev,
+        data,
+        layout,
+        data_level(ev),
+        ev.default_scale(),
+    )?)
 }
 
 /// The level the client encrypts data at: the highest level computation on
