@@ -421,6 +421,7 @@ fn client_state_and_plain_model_round_trip() {
         scale: 9.36,
         dim: 64,
         classes: 10,
+        key_id: 0x1234_5678_9abc_def0,
         val_labels: vec![0, 9, 3],
     };
     let b = codec::encode_client_state(&f.ctx, &s);

@@ -287,6 +287,7 @@ pub fn encode_client_state(ctx: &CkksContext, s: &ClientState) -> Vec<u8> {
     out.extend_from_slice(&s.scale.to_bits().to_le_bytes());
     out.extend_from_slice(&s.dim.to_le_bytes());
     out.extend_from_slice(&s.classes.to_le_bytes());
+    out.extend_from_slice(&s.key_id.to_le_bytes());
     out.extend_from_slice(&(s.val_labels.len() as u32).to_le_bytes());
     s.val_labels
         .iter()
@@ -302,6 +303,7 @@ pub fn decode_client_state(ctx: &CkksContext, bytes: &[u8]) -> Result<ClientStat
     let scale = r.f64()?;
     let dim = r.u32()?;
     let classes = r.u32()?;
+    let key_id = r.u64()?;
     if !(scale.is_finite() && scale > 0.0) {
         return Err(CodecError::InvalidValue("feature scale"));
     }
@@ -319,6 +321,7 @@ pub fn decode_client_state(ctx: &CkksContext, bytes: &[u8]) -> Result<ClientStat
         scale,
         dim,
         classes,
+        key_id,
         val_labels,
     })
 }

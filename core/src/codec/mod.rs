@@ -11,11 +11,13 @@
 //! Switching keys are written as their `b` parts and the seed of their `a` parts.
 
 mod error;
+mod frame;
 mod message;
 mod reader;
 mod secret;
 
 pub use error::CodecError;
+pub use frame::{FRAME_HEADER, decode_frame, encode_frame, frame_len};
 pub use message::{
     decode_client_message, decode_client_state, decode_plain_model, decode_server_message,
     encode_client_message, encode_client_state, encode_plain_model, encode_server_message,

@@ -387,6 +387,9 @@ pub struct ClientState {
     pub dim: u32,
     /// Number of classes.
     pub classes: u32,
+    /// Identifier of the public key the data was encrypted under (so a model is not
+    /// decrypted with another key pair).
+    pub key_id: u64,
     /// Validation labels, in the order of the uploaded validation rows.
     pub val_labels: Vec<u32>,
 }

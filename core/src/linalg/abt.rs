@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use super::ops::Mask;
 use super::{BlockLayout, EncMatrix, LinalgError, MatrixOps, Tiling};
-use crate::slots::{Complex, SlotOps};
+use crate::slots::{Complex, Leveled, SlotOps};
 
 /// The layout of [`MatrixOps::diag_abt`]'s `a x c` output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,15 +74,37 @@ impl<E: SlotOps> MatrixOps<'_, E> {
             AbtOutput::Compact => period,
         };
 
+        // Both operands go down to the lower level once, not once per pair
+        // (cheaper copies, and B's rotations run at the lower level).
+        let level = a.level().min(b.level());
+        let lowered = |m: &EncMatrix<E::Value>| -> Result<Vec<E::Value>, LinalgError> {
+            if m.level() == level && m.blocks().iter().all(|v| v.level() == level) {
+                return Ok(Vec::new());
+            }
+            Ok(m.blocks()
+                .iter()
+                .map(|v| ev.drop_to_level(v, level))
+                .collect::<Result<_, _>>()?)
+        };
+        let (a_low, b_low) = (lowered(a)?, lowered(b)?);
+        let a_block = |r: usize, j: usize| {
+            if a_low.is_empty() {
+                a.block(r, j)
+            } else {
+                &a_low[r * nb + j]
+            }
+        };
+        let b_blocks = if b_low.is_empty() { b.blocks() } else { &b_low };
+
         // Complexified B: row i holds B[i] + i·B[i + c'/2] (one rotation per block).
-        let bt: Vec<E::Value> = b
-            .blocks()
+        let bt: Vec<E::Value> = b_blocks
             .iter()
             .map(|bj| {
                 let up = ev.rotate(bj, h as isize * s1)?;
                 ev.add(bj, &ev.mul_const(&up, Complex::I)?)
             })
             .collect::<Result<_, _>>()?;
+        drop(b_low);
 
         let mut acc: Vec<Option<E::Value>> = (0..nr).map(|_| None).collect();
         for k in 0..h {
@@ -94,7 +116,7 @@ impl<E: SlotOps> MatrixOps<'_, E> {
                 .collect::<Result<_, _>>()?;
             for (r, slot) in acc.iter_mut().enumerate() {
                 let pairs: Vec<(&E::Value, &E::Value)> =
-                    (0..nb).map(|j| (a.block(r, j), &u[j])).collect();
+                    (0..nb).map(|j| (a_block(r, j), &u[j])).collect();
                 let prod = ev.rescale(&ev.sum_products(&pairs)?)?;
                 let sums = self.row_sums(&prod, unit.s1)?;
                 let first = self.masked(&sums, Mask::FirstColumn)?;

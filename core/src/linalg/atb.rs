@@ -120,14 +120,37 @@ impl<E: SlotOps> MatrixOps<'_, E> {
             shifted.push(row);
         }
 
+        // B's blocks go down once per block to the level the products (or,
+        // for ShiftRhs, the repairs) need, not once per pair: cheaper copies,
+        // rotations and masks.
+        let shift_level = shifted
+            .iter()
+            .flatten()
+            .map(|v| v.level())
+            .min()
+            .unwrap_or(0);
+        let b_target = match variant {
+            AtbVariant::ShiftRhs => shift_level + 1,
+            _ => shift_level,
+        };
         let mut out = Vec::with_capacity(nb);
         for j in 0..nb {
+            let bj: Vec<E::Value> = (0..nr)
+                .map(|r| {
+                    let br = b.block(r, j);
+                    if br.level() > b_target {
+                        ev.drop_to_level(br, b_target)
+                    } else {
+                        Ok(br.clone())
+                    }
+                })
+                .collect::<Result<_, _>>()?;
             // ShiftRhs: the columns col >= s1 - k of Z_k hold the next row's
             // entries, so B's matching columns move up one row (cyclically in
             // the block, as the rotation of Z wraps).
             let up: Vec<E::Value> = if variant == AtbVariant::ShiftRhs && h > 1 {
                 (0..nr)
-                    .map(|r| ev.rotate(b.block(r, j), s1))
+                    .map(|r| ev.rotate(&bj[r], s1))
                     .collect::<Result<_, _>>()?
             } else {
                 Vec::new()
@@ -137,7 +160,7 @@ impl<E: SlotOps> MatrixOps<'_, E> {
                 let rhs: Vec<E::Value> = match variant {
                     AtbVariant::ShiftRhs => (0..nr)
                         .map(|r| {
-                            let br = b.block(r, j);
+                            let br = &bj[r];
                             if k == 0 {
                                 return ev.drop_to_level(br, br.level().saturating_sub(1));
                             }

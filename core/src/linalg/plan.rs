@@ -94,6 +94,17 @@ impl RotationPlan {
         p
     }
 
+    /// A plan from explicit steps (taken modulo `slots`; 0 dropped), e.g. for
+    /// the comparison baselines.
+    pub fn from_steps(steps: &[isize], slots: usize, conjugation: bool) -> Self {
+        let mut p = Self::new();
+        for &s in steps {
+            p.add(s, slots);
+        }
+        p.conjugation = conjugation;
+        p
+    }
+
     /// Adds another plan's keys.
     pub fn extend(&mut self, other: &Self) {
         self.offsets.extend(other.offsets.iter().copied());
