@@ -495,3 +495,63 @@ fn validation_loss_matches_plain_model() {
     assert!(validation_loss(&logits, 2, &[0, 2, 0]).is_none());
     assert!(validation_loss(&logits, 2, &[0, 1]).is_none());
 }
+
+/// A block-encoded matrix (the training layouts of `linalg`) travels with its unit
+/// shape and tiling, converts back to a `linalg` matrix, and a forged tiling or a
+/// unit shape that does not fill the ciphertexts is refused.
+#[test]
+fn block_layout_matrices_round_trip_and_are_checked() {
+    use hetal_core::linalg::{self, BlockLayout, UnitShape};
+    use hetal_core::slots::{CkksEngine, SlotOps};
+    let f = fx();
+    let keys = f
+        .ctx
+        .gen_evaluation_keys(&f.sk, &[1], false, &mut ChaCha20Rng::seed_from_u64(3))
+        .unwrap();
+    let ev = CkksEngine::new(&f.ctx, &keys)
+        .with_secret_key(&f.sk, [4; 32])
+        .with_slots(8)
+        .unwrap();
+    let unit = UnitShape::new(4, 2).unwrap();
+    let w = [0.5, -0.25, 1.0, 0.75, -1.0, 0.125];
+    let layout = BlockLayout::vertical(2, 3, unit).unwrap();
+    let m = linalg::encrypt_matrix(&ev, &w, layout, 0, ev.default_scale()).unwrap();
+    let wire = EncMatrix::from_blocks(m);
+    assert_eq!(wire.check(), Ok(()));
+    let msg = ServerMsg::FinalModel {
+        epochs: 3,
+        best_epoch: 2,
+        weights: wire.clone(),
+    };
+    let bytes = codec::encode_server_message(&f.ctx, &msg);
+    let ServerMsg::FinalModel { weights, .. } =
+        codec::decode_server_message(&f.ctx, &bytes).unwrap()
+    else {
+        panic!("wrong message")
+    };
+    let back = weights.into_blocks().unwrap();
+    assert_eq!(*back.layout(), layout);
+    let got = linalg::decrypt_matrix(&ev, &back).unwrap();
+    assert!(
+        got.iter().zip(&w).all(|(a, b)| (a - b).abs() < 1e-6),
+        "{got:?}"
+    );
+
+    // The layout bytes follow rows and cols: tag 1, log s0, log s1, tiling kind, period.
+    let at = bytes
+        .windows(4)
+        .position(|x| x == [1, 2, 1, 1])
+        .expect("layout bytes");
+    let mut forged = bytes.clone();
+    forged[at + 3] = 7; // unknown tiling kind
+    assert!(codec::decode_server_message(&f.ctx, &forged).is_err());
+    let mut forged = bytes.clone();
+    forged[at + 1] = 3; // 8 x 2 blocks do not fit 8 slots
+    assert!(codec::decode_server_message(&f.ctx, &forged).is_err());
+    let mut forged = bytes;
+    forged[at + 4] = 1; // period 1 < 2 rows
+    assert!(codec::decode_server_message(&f.ctx, &forged).is_err());
+    // A row-major matrix is not a block matrix.
+    let mut fx2 = fx();
+    assert!(matrix(&mut fx2, &w, 2, 3).into_blocks().is_err());
+}

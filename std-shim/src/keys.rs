@@ -310,5 +310,10 @@ pub fn decrypt_matrix(
     match m.layout {
         Layout::RowMajor => unpack_row_major(&slots, m.rows as usize, m.cols as usize)
             .ok_or_else(|| CliError::msg("encrypted matrix has too few ciphertexts")),
+        Layout::Blocks { unit, tiling } => {
+            hetal_core::linalg::BlockLayout::new(m.rows as usize, m.cols as usize, unit, tiling)
+                .and_then(|l| l.unpack(&slots))
+                .map_err(|e| CliError::msg(format!("encrypted matrix: {e}")))
+        }
     }
 }

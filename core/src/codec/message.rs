@@ -21,6 +21,7 @@ use crate::hetal::protocol::{
     ClientMsg, ClientState, Decision, EncMatrix, EncryptedDataset, Hello, Layout, MAX_COLS,
     MAX_ERROR_TEXT, PlainModel, ServerMsg, TrainBatch, TrainConfig,
 };
+use crate::linalg::{Tiling, UnitShape};
 use crate::rlwe::PublicKey;
 
 const HELLO: u8 = 1;
@@ -33,13 +34,58 @@ const LOGITS: u8 = 2;
 const MODEL: u8 = 3;
 const ERROR: u8 = 4;
 
-/// rows, cols, layout, count.
+/// rows, cols, layout tag, count (the smallest encoding of a matrix head).
 const MATRIX_HEAD: usize = 4 + 4 + 1 + 4;
+
+const ROW_MAJOR: u8 = 0;
+const BLOCKS: u8 = 1;
+
+fn write_layout(out: &mut Vec<u8>, l: Layout) {
+    match l {
+        Layout::RowMajor => out.push(ROW_MAJOR),
+        Layout::Blocks { unit, tiling } => {
+            out.push(BLOCKS);
+            out.push(unit.log_s0() as u8);
+            out.push(unit.log_s1() as u8);
+            let (kind, period) = match tiling {
+                Tiling::None => (0u8, 0u32),
+                Tiling::Vertical { period } => (1, period as u32),
+                Tiling::Horizontal { period } => (2, period as u32),
+            };
+            out.push(kind);
+            out.extend_from_slice(&period.to_le_bytes());
+        }
+    }
+}
+
+/// Reads a layout; the period against the shape is checked by [`EncMatrix::check`].
+fn read_layout(r: &mut Reader<'_>) -> Result<Layout, CodecError> {
+    let bad = CodecError::InvalidValue("layout");
+    match r.u8()? {
+        ROW_MAJOR => Ok(Layout::RowMajor),
+        BLOCKS => {
+            let (l0, l1) = (r.u8()?, r.u8()?);
+            if l0 > 30 || l1 > 30 {
+                return Err(bad);
+            }
+            let unit = UnitShape::new(1 << l0, 1 << l1).map_err(|_| bad.clone())?;
+            let (kind, period) = (r.u8()?, r.u32()? as usize);
+            let tiling = match kind {
+                0 if period == 0 => Tiling::None,
+                1 => Tiling::Vertical { period },
+                2 => Tiling::Horizontal { period },
+                _ => return Err(bad),
+            };
+            Ok(Layout::Blocks { unit, tiling })
+        }
+        _ => Err(bad),
+    }
+}
 
 fn write_matrix(out: &mut Vec<u8>, m: &EncMatrix) {
     out.extend_from_slice(&m.rows.to_le_bytes());
     out.extend_from_slice(&m.cols.to_le_bytes());
-    out.push(m.layout as u8);
+    write_layout(out, m.layout);
     out.extend_from_slice(&(m.cts.len() as u32).to_le_bytes());
     m.cts.iter().for_each(|c| write_ciphertext_body(out, c));
 }
@@ -47,7 +93,7 @@ fn write_matrix(out: &mut Vec<u8>, m: &EncMatrix) {
 fn read_matrix(r: &mut Reader<'_>, ctx: &CkksContext) -> Result<EncMatrix, CodecError> {
     let rows = r.u32()?;
     let cols = r.u32()?;
-    let layout = Layout::from_u8(r.u8()?).ok_or(CodecError::InvalidValue("layout"))?;
+    let layout = read_layout(r)?;
     let count = r.u32()? as usize;
     r.check_count(count, min_ciphertext_body(ctx))?;
     let mut cts = Vec::with_capacity(count);

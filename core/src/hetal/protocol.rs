@@ -38,6 +38,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::ckks::{Ciphertext, EvaluationKeys};
+use crate::linalg::{BlockLayout, Tiling, UnitShape};
 use crate::rlwe::PublicKey;
 
 /// Largest error text carried by [`ServerMsg::Error`] (bytes of UTF-8).
@@ -51,24 +52,23 @@ pub const MAX_EPOCHS: u32 = 10_000;
 
 /// How the values of a matrix are laid out in the slots of its ciphertexts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
 pub enum Layout {
     /// Row-major with each row padded to the next power of two of the column count,
     /// rows back to back, filling ciphertext after ciphertext (`slots` values each).
-    RowMajor = 0,
+    RowMajor,
+    /// The block layout of [`crate::linalg`] (what training computes on): blocks of
+    /// `unit` slots, row-major inside a block, with the given tiling.
+    Blocks {
+        /// Block shape (`s0 * s1` must equal the ciphertexts' slot count).
+        unit: UnitShape,
+        /// Replication of rows or columns.
+        tiling: Tiling,
+    },
 }
 
 impl Layout {
-    /// The layout with this tag byte.
-    pub fn from_u8(b: u8) -> Option<Self> {
-        match b {
-            0 => Some(Self::RowMajor),
-            _ => None,
-        }
-    }
-
-    /// Ciphertexts of `slots` slots needed for a `rows x cols` matrix, or `None` when a
-    /// padded row does not fit in one ciphertext or the size overflows.
+    /// Ciphertexts of `slots` slots needed for a `rows x cols` matrix, or `None` when
+    /// the layout cannot hold it in ciphertexts of that size or the size overflows.
     pub fn ciphertexts(self, rows: usize, cols: usize, slots: usize) -> Option<usize> {
         match self {
             Self::RowMajor => {
@@ -77,6 +77,13 @@ impl Layout {
                     return None;
                 }
                 Some(rows.checked_mul(pad)?.div_ceil(slots))
+            }
+            Self::Blocks { unit, tiling } => {
+                if unit.s0.checked_mul(unit.s1)? != slots {
+                    return None;
+                }
+                let l = BlockLayout::new(rows, cols, unit, tiling).ok()?;
+                l.row_blocks().checked_mul(l.col_blocks())
             }
         }
     }
@@ -161,6 +168,33 @@ impl EncMatrix {
             Some(n) if n == self.cts.len() => Ok(()),
             _ => Err(ShapeError::CiphertextCount),
         }
+    }
+}
+
+impl EncMatrix {
+    /// The wire form of a block-encoded matrix.
+    pub fn from_blocks(m: crate::linalg::EncMatrix<Ciphertext>) -> Self {
+        let l = *m.layout();
+        Self {
+            rows: l.rows as u32,
+            cols: l.cols as u32,
+            layout: Layout::Blocks {
+                unit: l.unit,
+                tiling: l.tiling,
+            },
+            cts: m.into_blocks(),
+        }
+    }
+
+    /// The block-encoded matrix, if this one is in [`Layout::Blocks`] and consistent.
+    pub fn into_blocks(self) -> Result<crate::linalg::EncMatrix<Ciphertext>, ShapeError> {
+        self.check()?;
+        let Layout::Blocks { unit, tiling } = self.layout else {
+            return Err(ShapeError::Disagree);
+        };
+        let l = BlockLayout::new(self.rows as usize, self.cols as usize, unit, tiling)
+            .map_err(|_| ShapeError::Bounds)?;
+        crate::linalg::EncMatrix::from_blocks(l, self.cts).map_err(|_| ShapeError::CiphertextCount)
     }
 }
 
