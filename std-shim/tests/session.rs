@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use hetal::keys::{decrypt_matrix, encrypt_matrix};
-use hetal::session::{EpochTrainer, TrainerFactory, run_client, serve_session, serve_tcp};
+use hetal::session::{EpochTrainer, TrainFn, epoch_trainer, run_client, serve_session, serve_tcp};
 use hetal::transport::{MemTransport, TcpTransport, Transport, read_frame};
 use hetal_core::ckks::{CkksContext, Params};
 use hetal_core::codec;
@@ -130,9 +130,9 @@ impl EpochTrainer for Scripted {
     }
 }
 
-fn factory(s: &Setup) -> Box<TrainerFactory> {
+fn factory(s: &Setup) -> Box<TrainFn> {
     let (w, val) = (s.w.clone(), s.val.clone());
-    Box::new(
+    epoch_trainer(Box::new(
         move |ctx: &Arc<CkksContext>,
               pk: &PublicKey,
               _keys,
@@ -151,7 +151,7 @@ fn factory(s: &Setup) -> Box<TrainerFactory> {
                 rng: ChaCha20Rng::seed_from_u64(3),
             }) as Box<dyn EpochTrainer>)
         },
-    )
+    ))
 }
 
 /// Keys, encrypted data and state as `hetal encrypt` would make them.
