@@ -496,62 +496,93 @@ fn validation_loss_matches_plain_model() {
     assert!(validation_loss(&logits, 2, &[0, 1]).is_none());
 }
 
-/// A block-encoded matrix (the training layouts of `linalg`) travels with its unit
-/// shape and tiling, converts back to a `linalg` matrix, and a forged tiling or a
-/// unit shape that does not fill the ciphertexts is refused.
 #[test]
-fn block_layout_matrices_round_trip_and_are_checked() {
-    use hetal_core::linalg::{self, BlockLayout, UnitShape};
-    use hetal_core::slots::{CkksEngine, SlotOps};
-    let f = fx();
-    let keys = f
-        .ctx
-        .gen_evaluation_keys(&f.sk, &[1], false, &mut ChaCha20Rng::seed_from_u64(3))
-        .unwrap();
-    let ev = CkksEngine::new(&f.ctx, &keys)
-        .with_secret_key(&f.sk, [4; 32])
-        .with_slots(8)
-        .unwrap();
-    let unit = UnitShape::new(4, 2).unwrap();
-    let w = [0.5, -0.25, 1.0, 0.75, -1.0, 0.125];
-    let layout = BlockLayout::vertical(2, 3, unit).unwrap();
-    let m = linalg::encrypt_matrix(&ev, &w, layout, 0, ev.default_scale()).unwrap();
-    let wire = EncMatrix::from_blocks(m);
-    assert_eq!(wire.check(), Ok(()));
+fn block_layout_matrices_travel_and_convert() {
+    use hetal_core::linalg::{Tiling, UnitShape};
+    let mut f = fx();
+    // A 3 x 5 matrix in 2 x 4 blocks (8 slots): 2 x 2 blocks, one ciphertext each.
+    let unit = UnitShape::new(2, 4).unwrap();
+    let layout = Layout::Block {
+        unit,
+        tiling: Tiling::None,
+    };
+    let bl = layout.block_layout(3, 5).unwrap();
+    let values: Vec<f64> = (0..15).map(|v| f64::from(v) / 16.0).collect();
+    let scale = f.ctx.params().default_scale();
+    let cts: Vec<Ciphertext> = bl
+        .pack(&values)
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let pt = f.ctx.encode_real(v, 8, 0, scale).unwrap();
+            f.ctx.encrypt_sk(&f.sk, &pt, &mut f.rng).unwrap()
+        })
+        .collect();
+    assert_eq!(cts.len(), 4);
+    let m = EncMatrix {
+        rows: 3,
+        cols: 5,
+        layout,
+        cts,
+    };
+    m.check().unwrap();
     let msg = ServerMsg::FinalModel {
-        epochs: 3,
-        best_epoch: 2,
-        weights: wire.clone(),
+        epochs: 1,
+        best_epoch: 1,
+        weights: m.clone(),
     };
     let bytes = codec::encode_server_message(&f.ctx, &msg);
-    let ServerMsg::FinalModel { weights, .. } =
-        codec::decode_server_message(&f.ctx, &bytes).unwrap()
-    else {
-        panic!("wrong message")
-    };
-    let back = weights.into_blocks().unwrap();
-    assert_eq!(*back.layout(), layout);
-    let got = linalg::decrypt_matrix(&ev, &back).unwrap();
-    assert!(
-        got.iter().zip(&w).all(|(a, b)| (a - b).abs() < 1e-6),
-        "{got:?}"
-    );
+    assert_eq!(codec::decode_server_message(&f.ctx, &bytes).unwrap(), msg);
+    // To the trainer's type and back.
+    let lin = m.clone().into_blocks().unwrap();
+    assert_eq!(*lin.layout(), bl);
+    let back = EncMatrix::from_blocks(lin);
+    assert_eq!(back, m);
+    // Decrypts to the values through the block layout.
+    let slots: Vec<Vec<f64>> = back
+        .cts
+        .iter()
+        .map(|c| {
+            f.ctx
+                .decrypt_decode(&f.sk, c)
+                .unwrap()
+                .iter()
+                .map(|z| z.re)
+                .collect()
+        })
+        .collect();
+    for (a, b) in bl.unpack(&slots).unwrap().iter().zip(&values) {
+        assert!((a - b).abs() < 1e-6);
+    }
 
-    // The layout bytes follow rows and cols: tag 1, log s0, log s1, tiling kind, period.
-    let at = bytes
-        .windows(4)
-        .position(|x| x == [1, 2, 1, 1])
-        .expect("layout bytes");
-    let mut forged = bytes.clone();
-    forged[at + 3] = 7; // unknown tiling kind
-    assert!(codec::decode_server_message(&f.ctx, &forged).is_err());
-    let mut forged = bytes.clone();
-    forged[at + 1] = 3; // 8 x 2 blocks do not fit 8 slots
-    assert!(codec::decode_server_message(&f.ctx, &forged).is_err());
-    let mut forged = bytes;
-    forged[at + 4] = 1; // period 1 < 2 rows
-    assert!(codec::decode_server_message(&f.ctx, &forged).is_err());
-    // A row-major matrix is not a block matrix.
-    let mut fx2 = fx();
-    assert!(matrix(&mut fx2, &w, 2, 3).into_blocks().is_err());
+    // Forged block fields: the offsets of the layout fields in a final-model message.
+    let at = BODY + 4 + 4 + 4 + 4 + 1;
+    let mut bad = bytes.clone();
+    bad[at..at + 4].copy_from_slice(&3u32.to_le_bytes());
+    assert_eq!(
+        codec::decode_server_message(&f.ctx, &bad).unwrap_err(),
+        CodecError::InvalidValue("block shape")
+    );
+    let mut bad = bytes.clone();
+    bad[at + 8] = 7;
+    assert_eq!(
+        codec::decode_server_message(&f.ctx, &bad).unwrap_err(),
+        CodecError::InvalidValue("tiling")
+    );
+    // A vertical tiling whose period is below the rows is not a valid layout.
+    let mut bad = bytes.clone();
+    bad[at + 8] = 1;
+    bad[at + 9..at + 13].copy_from_slice(&2u32.to_le_bytes());
+    assert_eq!(
+        codec::decode_server_message(&f.ctx, &bad).unwrap_err(),
+        CodecError::InvalidValue("ciphertext count of a matrix")
+    );
+    // Blocks that are not one ciphertext each (4 x 4 blocks of 8-slot ciphertexts).
+    let mut bad = bytes;
+    bad[at + 4..at + 8].copy_from_slice(&4u32.to_le_bytes());
+    bad[at..at + 4].copy_from_slice(&4u32.to_le_bytes());
+    assert_eq!(
+        codec::decode_server_message(&f.ctx, &bad).unwrap_err(),
+        CodecError::InvalidValue("ciphertext count of a matrix")
+    );
 }

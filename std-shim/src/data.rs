@@ -104,6 +104,7 @@ fn check_finite(path: &Path, m: &Matrix) -> Result<(), CliError> {
 /// Loads a feature matrix from `.npy` or `.csv` (at least one row and one column, all
 /// values finite).
 pub fn load_features(path: &Path) -> Result<Matrix, CliError> {
+    files::check_readable(path)?;
     let kind = ext(path)?;
     let bytes = files::read(path)?;
     let m = match kind {
@@ -232,6 +233,7 @@ fn label_of(path: &Path, row: usize, v: f64) -> Result<usize, CliError> {
 /// Loads labels from `.npy` (1-D; integer, or float holding whole numbers) or `.csv`
 /// (one per line, optional header): non-negative integers, at least one.
 pub fn load_labels(path: &Path) -> Result<Vec<usize>, CliError> {
+    files::check_readable(path)?;
     let kind = ext(path)?;
     let bytes = files::read(path)?;
     let values: Vec<f64> = match kind {

@@ -65,10 +65,10 @@ impl InsecurePreset {
 }
 
 /// Which parameter sets a command may use.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Allowed {
-    /// The one insecure preset allowed, if any (tests).
-    pub insecure: Option<InsecurePreset>,
+    /// The insecure presets allowed (tests only; empty for real use).
+    pub insecure: Vec<InsecurePreset>,
 }
 
 impl Allowed {
@@ -83,7 +83,7 @@ impl Allowed {
         for p in [InsecurePreset::InsecureN12, InsecurePreset::InsecureN11] {
             let params = p.params();
             if codec::fingerprint(&params) == fp {
-                return if self.insecure == Some(p) {
+                return if self.insecure.contains(&p) {
                     Ok(params)
                 } else {
                     Err(CliError::at(
@@ -307,13 +307,14 @@ pub fn decrypt_matrix(
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CliError::msg(format!("decryption failed: {e}")))?;
+    let (rows, cols) = (m.rows as usize, m.cols as usize);
     match m.layout {
-        Layout::RowMajor => unpack_row_major(&slots, m.rows as usize, m.cols as usize)
+        Layout::RowMajor => unpack_row_major(&slots, rows, cols)
             .ok_or_else(|| CliError::msg("encrypted matrix has too few ciphertexts")),
-        Layout::Blocks { unit, tiling } => {
-            hetal_core::linalg::BlockLayout::new(m.rows as usize, m.cols as usize, unit, tiling)
-                .and_then(|l| l.unpack(&slots))
-                .map_err(|e| CliError::msg(format!("encrypted matrix: {e}")))
-        }
+        Layout::Block { .. } => m
+            .layout
+            .block_layout(rows, cols)
+            .and_then(|l| l.unpack(&slots).ok())
+            .ok_or_else(|| CliError::msg("encrypted matrix does not fit its block layout")),
     }
 }

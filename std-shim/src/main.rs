@@ -24,10 +24,11 @@ use hetal_core::hetal::plain::NagConfig;
         hetal predict --model model.bin --x test_x.npy --y test_y.npy"
 )]
 struct Cli {
-    /// TESTS ONLY: allow this insecure parameter preset (keygen uses it instead of
-    /// --preset; other commands accept files made with it). Never for real data.
-    #[arg(long, global = true, hide = true, value_enum)]
-    insecure_test_preset: Option<InsecurePreset>,
+    /// TESTS ONLY: allow this insecure parameter preset (repeatable; keygen uses the last
+    /// one instead of --preset; other commands accept files made with them). Never for
+    /// real data.
+    #[arg(long, global = true, hide = true, value_enum, action = clap::ArgAction::Append)]
+    insecure_test_preset: Vec<InsecurePreset>,
 
     #[command(subcommand)]
     command: Command,
@@ -175,12 +176,12 @@ fn log(msg: &str) {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     let allowed = Allowed {
-        insecure: cli.insecure_test_preset,
+        insecure: cli.insecure_test_preset.clone(),
     };
     match cli.command {
         Command::Info => print!("{}", hetal::info::report()),
         Command::Keygen { out, preset, force } => {
-            let params = match cli.insecure_test_preset {
+            let params = match cli.insecure_test_preset.last() {
                 Some(p) => {
                     log("WARNING: insecure test preset; keys are NOT secure");
                     p.params()

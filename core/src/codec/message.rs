@@ -34,58 +34,24 @@ const LOGITS: u8 = 2;
 const MODEL: u8 = 3;
 const ERROR: u8 = 4;
 
-/// rows, cols, layout tag, count (the smallest encoding of a matrix head).
+/// rows, cols, layout, count.
 const MATRIX_HEAD: usize = 4 + 4 + 1 + 4;
-
-const ROW_MAJOR: u8 = 0;
-const BLOCKS: u8 = 1;
-
-fn write_layout(out: &mut Vec<u8>, l: Layout) {
-    match l {
-        Layout::RowMajor => out.push(ROW_MAJOR),
-        Layout::Blocks { unit, tiling } => {
-            out.push(BLOCKS);
-            out.push(unit.log_s0() as u8);
-            out.push(unit.log_s1() as u8);
-            let (kind, period) = match tiling {
-                Tiling::None => (0u8, 0u32),
-                Tiling::Vertical { period } => (1, period as u32),
-                Tiling::Horizontal { period } => (2, period as u32),
-            };
-            out.push(kind);
-            out.extend_from_slice(&period.to_le_bytes());
-        }
-    }
-}
-
-/// Reads a layout; the period against the shape is checked by [`EncMatrix::check`].
-fn read_layout(r: &mut Reader<'_>) -> Result<Layout, CodecError> {
-    let bad = CodecError::InvalidValue("layout");
-    match r.u8()? {
-        ROW_MAJOR => Ok(Layout::RowMajor),
-        BLOCKS => {
-            let (l0, l1) = (r.u8()?, r.u8()?);
-            if l0 > 30 || l1 > 30 {
-                return Err(bad);
-            }
-            let unit = UnitShape::new(1 << l0, 1 << l1).map_err(|_| bad.clone())?;
-            let (kind, period) = (r.u8()?, r.u32()? as usize);
-            let tiling = match kind {
-                0 if period == 0 => Tiling::None,
-                1 => Tiling::Vertical { period },
-                2 => Tiling::Horizontal { period },
-                _ => return Err(bad),
-            };
-            Ok(Layout::Blocks { unit, tiling })
-        }
-        _ => Err(bad),
-    }
-}
 
 fn write_matrix(out: &mut Vec<u8>, m: &EncMatrix) {
     out.extend_from_slice(&m.rows.to_le_bytes());
     out.extend_from_slice(&m.cols.to_le_bytes());
-    write_layout(out, m.layout);
+    out.push(m.layout.tag());
+    if let Layout::Block { unit, tiling } = m.layout {
+        out.extend_from_slice(&(unit.s0 as u32).to_le_bytes());
+        out.extend_from_slice(&(unit.s1 as u32).to_le_bytes());
+        let (tag, period) = match tiling {
+            Tiling::None => (0u8, 0usize),
+            Tiling::Vertical { period } => (1, period),
+            Tiling::Horizontal { period } => (2, period),
+        };
+        out.push(tag);
+        out.extend_from_slice(&(period as u32).to_le_bytes());
+    }
     out.extend_from_slice(&(m.cts.len() as u32).to_le_bytes());
     m.cts.iter().for_each(|c| write_ciphertext_body(out, c));
 }
@@ -93,7 +59,23 @@ fn write_matrix(out: &mut Vec<u8>, m: &EncMatrix) {
 fn read_matrix(r: &mut Reader<'_>, ctx: &CkksContext) -> Result<EncMatrix, CodecError> {
     let rows = r.u32()?;
     let cols = r.u32()?;
-    let layout = read_layout(r)?;
+    let layout = match r.u8()? {
+        0 => Layout::RowMajor,
+        1 => {
+            let (s0, s1) = (r.u32()? as usize, r.u32()? as usize);
+            let unit =
+                UnitShape::new(s0, s1).map_err(|_| CodecError::InvalidValue("block shape"))?;
+            let (tag, period) = (r.u8()?, r.u32()? as usize);
+            let tiling = match (tag, period) {
+                (0, 0) => Tiling::None,
+                (1, p) => Tiling::Vertical { period: p },
+                (2, p) => Tiling::Horizontal { period: p },
+                _ => return Err(CodecError::InvalidValue("tiling")),
+            };
+            Layout::Block { unit, tiling }
+        }
+        _ => return Err(CodecError::InvalidValue("layout")),
+    };
     let count = r.u32()? as usize;
     r.check_count(count, min_ciphertext_body(ctx))?;
     let mut cts = Vec::with_capacity(count);

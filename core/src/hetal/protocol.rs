@@ -38,7 +38,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::ckks::{Ciphertext, EvaluationKeys};
-use crate::linalg::{BlockLayout, Tiling, UnitShape};
+use crate::linalg::{self, BlockLayout, Tiling, UnitShape};
 use crate::rlwe::PublicKey;
 
 /// Largest error text carried by [`ServerMsg::Error`] (bytes of UTF-8).
@@ -55,20 +55,40 @@ pub const MAX_EPOCHS: u32 = 10_000;
 pub enum Layout {
     /// Row-major with each row padded to the next power of two of the column count,
     /// rows back to back, filling ciphertext after ciphertext (`slots` values each).
+    /// Wire tag 0.
     RowMajor,
-    /// The block layout of [`crate::linalg`] (what training computes on): blocks of
-    /// `unit` slots, row-major inside a block, with the given tiling.
-    Blocks {
-        /// Block shape (`s0 * s1` must equal the ciphertexts' slot count).
+    /// The block layout of [`crate::linalg`] (what the encrypted trainer computes on):
+    /// `s0 x s1` blocks, one per ciphertext, with the given tiling. Wire tag 1, then
+    /// `s0`, `s1` (`u32`), the tiling (0 none, 1 vertical, 2 horizontal) and its
+    /// period (`u32`, 0 for none).
+    Block {
+        /// Block shape.
         unit: UnitShape,
-        /// Replication of rows or columns.
+        /// Replication.
         tiling: Tiling,
     },
 }
 
 impl Layout {
+    /// The wire tag.
+    pub fn tag(self) -> u8 {
+        match self {
+            Self::RowMajor => 0,
+            Self::Block { .. } => 1,
+        }
+    }
+
+    /// The [`BlockLayout`] of a `rows x cols` matrix in this layout (block layouts only).
+    pub fn block_layout(self, rows: usize, cols: usize) -> Option<BlockLayout> {
+        match self {
+            Self::RowMajor => None,
+            Self::Block { unit, tiling } => BlockLayout::new(rows, cols, unit, tiling).ok(),
+        }
+    }
+
     /// Ciphertexts of `slots` slots needed for a `rows x cols` matrix, or `None` when
-    /// the layout cannot hold it in ciphertexts of that size or the size overflows.
+    /// the shape does not fit the layout (a padded row wider than a ciphertext, a block
+    /// that is not one ciphertext, an invalid tiling) or the size overflows.
     pub fn ciphertexts(self, rows: usize, cols: usize, slots: usize) -> Option<usize> {
         match self {
             Self::RowMajor => {
@@ -78,12 +98,11 @@ impl Layout {
                 }
                 Some(rows.checked_mul(pad)?.div_ceil(slots))
             }
-            Self::Blocks { unit, tiling } => {
+            Self::Block { unit, .. } => {
                 if unit.s0.checked_mul(unit.s1)? != slots {
                     return None;
                 }
-                let l = BlockLayout::new(rows, cols, unit, tiling).ok()?;
-                l.row_blocks().checked_mul(l.col_blocks())
+                Some(self.block_layout(rows, cols)?.block_count())
             }
         }
     }
@@ -172,13 +191,13 @@ impl EncMatrix {
 }
 
 impl EncMatrix {
-    /// The wire form of a block-encoded matrix.
-    pub fn from_blocks(m: crate::linalg::EncMatrix<Ciphertext>) -> Self {
+    /// The wire form of a block-encoded matrix of the encrypted trainer.
+    pub fn from_blocks(m: linalg::EncMatrix<Ciphertext>) -> Self {
         let l = *m.layout();
         Self {
             rows: l.rows as u32,
             cols: l.cols as u32,
-            layout: Layout::Blocks {
+            layout: Layout::Block {
                 unit: l.unit,
                 tiling: l.tiling,
             },
@@ -186,15 +205,14 @@ impl EncMatrix {
         }
     }
 
-    /// The block-encoded matrix, if this one is in [`Layout::Blocks`] and consistent.
-    pub fn into_blocks(self) -> Result<crate::linalg::EncMatrix<Ciphertext>, ShapeError> {
+    /// The block-encoded matrix for the encrypted trainer (block layouts only).
+    pub fn into_blocks(self) -> Result<linalg::EncMatrix<Ciphertext>, ShapeError> {
         self.check()?;
-        let Layout::Blocks { unit, tiling } = self.layout else {
-            return Err(ShapeError::Disagree);
-        };
-        let l = BlockLayout::new(self.rows as usize, self.cols as usize, unit, tiling)
-            .map_err(|_| ShapeError::Bounds)?;
-        crate::linalg::EncMatrix::from_blocks(l, self.cts).map_err(|_| ShapeError::CiphertextCount)
+        let layout = self
+            .layout
+            .block_layout(self.rows as usize, self.cols as usize)
+            .ok_or(ShapeError::CiphertextCount)?;
+        linalg::EncMatrix::from_blocks(layout, self.cts).map_err(|_| ShapeError::CiphertextCount)
     }
 }
 
