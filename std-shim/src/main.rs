@@ -137,7 +137,7 @@ enum Command {
         out: Option<PathBuf>,
     },
 
-    /// Train on the encrypted data with a server (`hetal serve`) over TCP: sends the public
+    /// Train on the encrypted data with a HETAL server over TCP: sends the public
     /// and evaluation keys and data.enc, decrypts each epoch's validation logits to decide
     /// early stopping, and writes the encrypted model of the best epoch (decrypt it with
     /// `hetal decrypt`). The secret key never leaves this process.
