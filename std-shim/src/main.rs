@@ -1,13 +1,35 @@
 //! The `hetal` command line.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
+use hetal::commands::{self, EncryptArgs};
+use hetal::files::{CliError, Outputs};
+use hetal::keys::{Allowed, InsecurePreset, Preset};
+use hetal_core::hetal::plain::NagConfig;
 
 #[derive(Parser)]
 #[command(
     name = "hetal",
     version,
-    about = "Encrypted transfer learning (HETAL) on CKKS"
+    about = "Encrypted transfer learning (HETAL) on CKKS",
+    long_about = "Encrypted transfer learning (HETAL) on CKKS.\n\n\
+        The client keeps the secret key and its features; the server trains a softmax \
+        classifier on the encrypted features with public keys only.\n\n\
+        Typical client flow:\n  \
+        hetal keygen --out keys\n  \
+        hetal encrypt --keys keys --x train_x.npy --y train_y.npy --val-x val_x.npy --val-y val_y.npy --out .\n  \
+        (server trains on data.enc -> model.enc)\n  \
+        hetal decrypt --keys keys --state client.state --model model.enc --out model.bin\n  \
+        hetal predict --model model.bin --x test_x.npy --y test_y.npy"
 )]
 struct Cli {
+    /// TESTS ONLY: allow this insecure parameter preset (repeatable; keygen uses the last
+    /// one instead of --preset; other commands accept files made with them). Never for
+    /// real data.
+    #[arg(long, global = true, hide = true, value_enum, action = clap::ArgAction::Append)]
+    insecure_test_preset: Vec<InsecurePreset>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -18,10 +40,343 @@ enum Command {
     ///
     /// Example: `hetal info`
     Info,
+
+    /// Generate a key pair: secret.key (mode 0600, stays with the client), public.key and
+    /// eval.keys (for the server).
+    ///
+    /// Example: `hetal keygen --out keys` (N16, 128-bit secure; takes a minute and writes
+    /// about 1 GB of evaluation keys)
+    Keygen {
+        /// Directory for the three key files (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Parameter preset (all are 128-bit secure).
+        #[arg(long, value_enum, default_value = "N16")]
+        preset: Preset,
+        /// Overwrite an existing secret.key.
+        #[arg(long)]
+        force: bool,
+    },
+
+    /// Encrypt training and validation features and labels (.npy or .csv) under the public
+    /// key, with HETAL's scaling (divide by the largest |x| of the training set, clip to
+    /// [-1, 1], append a bias column). Writes data.enc (for the server) and client.state
+    /// (scale and validation labels; stays with the client).
+    ///
+    /// Features: 2-D float32/float64 .npy, or CSV rows (optional header). Labels: 1-D
+    /// integer .npy, or one integer per CSV line.
+    ///
+    /// Example: `hetal encrypt --keys keys --x train_x.npy --y train_y.npy --val-x val_x.npy
+    /// --val-y val_y.npy --out .`
+    Encrypt {
+        /// Key directory (reads public.key).
+        #[arg(long)]
+        keys: PathBuf,
+        /// Training features.
+        #[arg(long)]
+        x: PathBuf,
+        /// Training labels.
+        #[arg(long)]
+        y: PathBuf,
+        /// Validation features.
+        #[arg(long)]
+        val_x: PathBuf,
+        /// Validation labels.
+        #[arg(long)]
+        val_y: PathBuf,
+        /// Number of classes (default: largest label + 1).
+        #[arg(long)]
+        classes: Option<usize>,
+        /// Rows per mini-batch.
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
+        /// Seed of the one shuffle that fixes the batches.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output directory (must exist).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+
+    /// Decrypt an encrypted model (model.enc, from the server) into a plain model file for
+    /// `hetal predict`. Checks that the secret key, the public key and the client state
+    /// belong together.
+    ///
+    /// Example: `hetal decrypt --keys keys --state client.state --model model.enc --out model.bin`
+    Decrypt {
+        /// Key directory (reads secret.key and public.key).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The client.state written by `hetal encrypt`.
+        #[arg(long)]
+        state: PathBuf,
+        /// The encrypted model.
+        #[arg(long)]
+        model: PathBuf,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+
+    /// Classify features with a decrypted model (plaintext inference); prints the accuracy
+    /// when labels are given, writes one predicted class per line with --out.
+    ///
+    /// Example: `hetal predict --model model.bin --x test_x.npy --y test_y.npy`
+    Predict {
+        /// The decrypted model (from `hetal decrypt`).
+        #[arg(long)]
+        model: PathBuf,
+        /// Features (.npy or .csv, raw: the model's scale is applied).
+        #[arg(long)]
+        x: PathBuf,
+        /// Labels, to report the accuracy.
+        #[arg(long)]
+        y: Option<PathBuf>,
+        /// Write predictions (CSV) here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+
+    /// Train on the encrypted data with a server (`hetal serve`) over TCP: sends the public
+    /// and evaluation keys and data.enc, decrypts each epoch's validation logits to decide
+    /// early stopping, and writes the encrypted model of the best epoch (decrypt it with
+    /// `hetal decrypt`). The secret key never leaves this process.
+    ///
+    /// Example: `hetal client --connect 127.0.0.1:7878 --keys keys --data data.enc --state
+    /// client.state --out model.enc --report .`
+    Client {
+        /// Server address.
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        connect: String,
+        /// Key directory (secret.key, public.key, eval.keys).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The encrypted data set from `hetal encrypt`.
+        #[arg(long)]
+        data: PathBuf,
+        /// The client.state from `hetal encrypt`.
+        #[arg(long)]
+        state: PathBuf,
+        /// Output: the encrypted model.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write report.json and curve.svg into this directory.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Learning rate.
+        #[arg(long, default_value_t = 3.0)]
+        lr: f64,
+        /// Nesterov momentum.
+        #[arg(long, default_value_t = 0.9)]
+        momentum: f64,
+        /// Epoch cap.
+        #[arg(long, default_value_t = 100)]
+        epochs: u32,
+        /// Stop after this many epochs without a better validation loss (0 = never).
+        #[arg(long, default_value_t = 3)]
+        patience: u32,
+        /// Largest message accepted from the server, in MiB.
+        #[arg(long, default_value_t = 1024)]
+        max_frame_mib: u64,
+    },
+
+    /// Run the demo on the embedded data set (Fashion-MNIST features, 64-d, 10 classes)
+    /// and write report.json and curve.svg.
+    ///
+    /// `--plain` trains the plaintext reference (seconds). Without it, the whole encrypted
+    /// protocol runs in one process on the N16 preset.
+    ///
+    /// Example: `hetal demo --plain --out demo-out`
+    Demo {
+        /// Train the plaintext reference only.
+        #[arg(long)]
+        plain: bool,
+        /// Output directory for report.json and curve.svg (created if missing).
+        #[arg(long, default_value = "hetal-demo")]
+        out: PathBuf,
+        /// Learning rate (3 suits the demo's small PCA features: the plaintext reference
+        /// early-stops after about 20 epochs).
+        #[arg(long, default_value_t = 3.0)]
+        lr: f64,
+        /// Nesterov momentum.
+        #[arg(long, default_value_t = 0.9)]
+        momentum: f64,
+        /// Epoch cap.
+        #[arg(long, default_value_t = 100)]
+        epochs: usize,
+        /// Stop after this many epochs without a better validation loss (0 = never).
+        #[arg(long, default_value_t = 3)]
+        patience: usize,
+        /// Rows per mini-batch.
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
+    },
 }
 
-fn main() {
-    match Cli::parse().command {
+fn log(msg: &str) {
+    eprintln!("{msg}");
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let allowed = Allowed {
+        insecure: cli.insecure_test_preset.clone(),
+    };
+    match cli.command {
         Command::Info => print!("{}", hetal::info::report()),
+        Command::Keygen { out, preset, force } => {
+            let params = match cli.insecure_test_preset.last() {
+                Some(p) => {
+                    log("WARNING: insecure test preset; keys are NOT secure");
+                    p.params()
+                }
+                None => preset.params(),
+            };
+            commands::keygen(params, &out, force, &mut |m| log(m))?;
+        }
+        Command::Encrypt {
+            keys,
+            x,
+            y,
+            val_x,
+            val_y,
+            classes,
+            batch,
+            seed,
+            out,
+        } => commands::encrypt(
+            &EncryptArgs {
+                keys,
+                x,
+                y,
+                val_x,
+                val_y,
+                classes,
+                batch,
+                seed,
+                out,
+            },
+            &allowed,
+            &mut |m| log(m),
+        )?,
+        Command::Decrypt {
+            keys,
+            state,
+            model,
+            out,
+        } => commands::decrypt(&allowed, &keys, &state, &model, &out, &mut |m| log(m))?,
+        Command::Predict { model, x, y, out } => {
+            if let Some(acc) =
+                commands::predict(&model, &x, y.as_deref(), out.as_deref(), &mut |_| {})?
+            {
+                println!("accuracy: {acc:.4}");
+            } else if out.is_none() {
+                return Err(CliError::msg(
+                    "nothing to do: give --y for the accuracy or --out for predictions",
+                ));
+            }
+        }
+        Command::Client {
+            connect,
+            keys,
+            data,
+            state,
+            out,
+            report,
+            lr,
+            momentum,
+            epochs,
+            patience,
+            max_frame_mib,
+        } => commands::client(
+            &commands::ClientArgs {
+                connect,
+                keys,
+                data,
+                state,
+                out,
+                report,
+                config: hetal_core::hetal::protocol::TrainConfig {
+                    lr,
+                    momentum,
+                    epochs,
+                    patience,
+                    // Informative for the server: the batches were fixed by `encrypt`.
+                    batch: 1,
+                },
+                max_frame: max_frame_mib.saturating_mul(1 << 20),
+            },
+            &allowed,
+            &mut |m| log(m),
+        )?,
+        Command::Demo {
+            plain,
+            out,
+            lr,
+            momentum,
+            epochs,
+            patience,
+            batch,
+        } => {
+            if !plain {
+                return Err(CliError::msg(
+                    "the encrypted demo needs the encrypted trainer, which this build does not have yet; run `hetal demo --plain`",
+                ));
+            }
+            let cfg = NagConfig {
+                lr,
+                momentum,
+                batch,
+                max_epochs: epochs,
+                patience,
+                seed: 0,
+            };
+            let valid = lr.is_finite()
+                && lr > 0.0
+                && (0.0..1.0).contains(&momentum)
+                && batch > 0
+                && epochs > 0;
+            if !valid {
+                return Err(CliError::msg(
+                    "invalid training configuration: need lr > 0, 0 <= momentum < 1, batch >= 1, epochs >= 1",
+                ));
+            }
+            if !out.exists() {
+                std::fs::create_dir_all(&out)
+                    .map_err(|e| CliError::at(&out, format!("cannot create directory: {e}")))?;
+            }
+            let report = hetal::demo::run_plain(&cfg, &mut |m| log(m))?;
+            let json = serde_json::to_string_pretty(&report.to_json())
+                .map_err(|e| CliError::msg(format!("report: {e}")))?;
+            let svg = report
+                .curve_svg()
+                .map_err(|e| CliError::msg(format!("curve: {e}")))?;
+            let mut files = Outputs::new();
+            files.stage(&out.join("report.json"), json.as_bytes(), false)?;
+            files.stage(&out.join("curve.svg"), svg.as_bytes(), false)?;
+            files.commit()?;
+            println!(
+                "plaintext test accuracy: {:.4} ({} epochs, kept epoch {}, {:.2} s)",
+                report.test_acc_plain,
+                report.epochs.len(),
+                report.best_epoch,
+                report.total_seconds
+            );
+            println!(
+                "wrote {} and {}",
+                out.join("report.json").display(),
+                out.join("curve.svg").display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

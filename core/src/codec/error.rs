@@ -33,6 +33,13 @@ pub enum CodecError {
     InvalidValue(&'static str),
     /// The decoded parameters are invalid or not 128-bit secure.
     Params(ParamsError),
+    /// A frame announces more bytes than the receiver accepts.
+    TooLarge {
+        /// Announced length.
+        len: u64,
+        /// The receiver's limit.
+        max: u64,
+    },
 }
 
 impl fmt::Display for CodecError {
@@ -54,6 +61,9 @@ impl fmt::Display for CodecError {
             Self::ResidueOutOfRange => write!(f, "a residue is not below its prime"),
             Self::InvalidValue(what) => write!(f, "invalid {what}"),
             Self::Params(e) => write!(f, "invalid parameters: {e}"),
+            Self::TooLarge { len, max } => {
+                write!(f, "frame of {len} bytes is over the limit of {max} bytes")
+            }
         }
     }
 }

@@ -11,10 +11,19 @@
 //! Switching keys are written as their `b` parts and the seed of their `a` parts.
 
 mod error;
+mod frame;
+mod message;
 mod reader;
+mod secret;
 
 pub use error::CodecError;
+pub use frame::{FRAME_HEADER, decode_frame, encode_frame, frame_len};
+pub use message::{
+    decode_client_message, decode_client_state, decode_plain_model, decode_server_message,
+    encode_client_message, encode_client_state, encode_plain_model, encode_server_message,
+};
 use reader::Reader;
+pub use secret::{decode_secret_key, encode_secret_key};
 
 use alloc::vec::Vec;
 
@@ -43,16 +52,32 @@ pub enum Kind {
     SwitchingKey = 4,
     /// An [`EvaluationKeys`] set.
     EvaluationKeys = 5,
+    /// A client's [`SecretKey`](crate::rlwe::SecretKey) (client-side files only).
+    SecretKey = 6,
+    /// A client-to-server protocol message ([`crate::hetal::protocol::ClientMsg`]).
+    ClientMessage = 7,
+    /// A server-to-client protocol message ([`crate::hetal::protocol::ServerMsg`]).
+    ServerMessage = 8,
+    /// The client's private bookkeeping ([`crate::hetal::protocol::ClientState`]).
+    ClientState = 9,
+    /// A decrypted model ([`crate::hetal::protocol::PlainModel`]).
+    PlainModel = 10,
 }
 
 impl Kind {
-    fn from_u8(b: u8) -> Option<Self> {
+    /// The kind with this tag byte, if any.
+    pub fn from_u8(b: u8) -> Option<Self> {
         Some(match b {
             1 => Self::Params,
             2 => Self::Ciphertext,
             3 => Self::PublicKey,
             4 => Self::SwitchingKey,
             5 => Self::EvaluationKeys,
+            6 => Self::SecretKey,
+            7 => Self::ClientMessage,
+            8 => Self::ServerMessage,
+            9 => Self::ClientState,
+            10 => Self::PlainModel,
             _ => return None,
         })
     }
@@ -122,6 +147,36 @@ fn read_header(r: &mut Reader<'_>, kind: Kind, fp: Option<u64>) -> Result<(), Co
         }
     }
     Ok(())
+}
+
+/// The header of an encoded object, read without knowing its parameter set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// What the object is.
+    pub kind: Kind,
+    /// The fingerprint of its parameter set (`None` for [`Kind::Params`] and
+    /// [`Kind::PlainModel`], which belong to no parameter set).
+    pub fingerprint: Option<u64>,
+}
+
+/// Reads the header only (magic, version, kind and fingerprint), so a tool can tell
+/// which parameter set a file belongs to before decoding it.
+pub fn peek_header(bytes: &[u8]) -> Result<Header, CodecError> {
+    let mut r = Reader::new(bytes);
+    if r.bytes(4)? != MAGIC {
+        return Err(CodecError::BadMagic);
+    }
+    let v = r.u16()?;
+    if v != VERSION {
+        return Err(CodecError::UnsupportedVersion(v));
+    }
+    let k = r.u8()?;
+    let kind = Kind::from_u8(k).ok_or(CodecError::InvalidValue("object kind"))?;
+    let fingerprint = match kind {
+        Kind::Params | Kind::PlainModel => None,
+        _ => Some(r.u64()?),
+    };
+    Ok(Header { kind, fingerprint })
 }
 
 /// Encodes a parameter set.
@@ -200,18 +255,25 @@ fn read_poly(
 pub fn encode_ciphertext(ctx: &CkksContext, ct: &Ciphertext) -> Vec<u8> {
     let mut out = Vec::new();
     header(&mut out, Kind::Ciphertext, Some(fingerprint(ctx.params())));
-    out.extend_from_slice(&(ct.level() as u16).to_le_bytes());
-    out.extend_from_slice(&(ct.slots as u32).to_le_bytes());
-    out.extend_from_slice(&ct.scale.to_bits().to_le_bytes());
-    write_poly(&mut out, &ct.c0);
-    write_poly(&mut out, &ct.c1);
+    write_ciphertext_body(&mut out, ct);
     out
 }
 
-/// Decodes a ciphertext of `ctx`'s parameter set.
-pub fn decode_ciphertext(ctx: &CkksContext, bytes: &[u8]) -> Result<Ciphertext, CodecError> {
-    let mut r = Reader::new(bytes);
-    read_header(&mut r, Kind::Ciphertext, Some(fingerprint(ctx.params())))?;
+fn write_ciphertext_body(out: &mut Vec<u8>, ct: &Ciphertext) {
+    out.extend_from_slice(&(ct.level() as u16).to_le_bytes());
+    out.extend_from_slice(&(ct.slots as u32).to_le_bytes());
+    out.extend_from_slice(&ct.scale.to_bits().to_le_bytes());
+    write_poly(out, &ct.c0);
+    write_poly(out, &ct.c1);
+}
+
+/// The fewest bytes a ciphertext body can take (level 0): lets a list decoder check a
+/// count against the remaining input before allocating.
+fn min_ciphertext_body(ctx: &CkksContext) -> usize {
+    2 + 4 + 8 + 2 * ctx.params().n() * 8
+}
+
+fn read_ciphertext_body(r: &mut Reader<'_>, ctx: &CkksContext) -> Result<Ciphertext, CodecError> {
     let level = usize::from(r.u16()?);
     if level > ctx.params().max_level() {
         return Err(CodecError::InvalidValue("level"));
@@ -224,15 +286,23 @@ pub fn decode_ciphertext(ctx: &CkksContext, bytes: &[u8]) -> Result<Ciphertext, 
     if !scale.is_finite() || scale < 1.0 {
         return Err(CodecError::InvalidValue("scale"));
     }
-    let c0 = read_poly(&mut r, ctx, level + 1, 0)?;
-    let c1 = read_poly(&mut r, ctx, level + 1, 0)?;
-    r.finish()?;
+    let c0 = read_poly(r, ctx, level + 1, 0)?;
+    let c1 = read_poly(r, ctx, level + 1, 0)?;
     Ok(Ciphertext {
         c0,
         c1,
         scale,
         slots,
     })
+}
+
+/// Decodes a ciphertext of `ctx`'s parameter set.
+pub fn decode_ciphertext(ctx: &CkksContext, bytes: &[u8]) -> Result<Ciphertext, CodecError> {
+    let mut r = Reader::new(bytes);
+    read_header(&mut r, Kind::Ciphertext, Some(fingerprint(ctx.params())))?;
+    let ct = read_ciphertext_body(&mut r, ctx)?;
+    r.finish()?;
+    Ok(ct)
 }
 
 /// Encodes a public key.
@@ -312,16 +382,20 @@ pub fn encode_evaluation_keys(ctx: &CkksContext, keys: &EvaluationKeys) -> Vec<u
         Kind::EvaluationKeys,
         Some(fingerprint(ctx.params())),
     );
+    write_evaluation_keys_body(&mut out, keys);
+    out
+}
+
+fn write_evaluation_keys_body(out: &mut Vec<u8>, keys: &EvaluationKeys) {
     out.push(u8::from(keys.relin.is_some()));
     if let Some(k) = &keys.relin {
-        write_switching_key_body(&mut out, k);
+        write_switching_key_body(out, k);
     }
     out.extend_from_slice(&(keys.galois.len() as u32).to_le_bytes());
     for (&g, k) in &keys.galois {
         out.extend_from_slice(&(g as u32).to_le_bytes());
-        write_switching_key_body(&mut out, k);
+        write_switching_key_body(out, k);
     }
-    out
 }
 
 /// Decodes evaluation keys of `ctx`'s parameter set: Galois elements must be odd, below
@@ -336,10 +410,19 @@ pub fn decode_evaluation_keys(
         Kind::EvaluationKeys,
         Some(fingerprint(ctx.params())),
     )?;
+    let keys = read_evaluation_keys_body(&mut r, ctx)?;
+    r.finish()?;
+    Ok(keys)
+}
+
+fn read_evaluation_keys_body(
+    r: &mut Reader<'_>,
+    ctx: &CkksContext,
+) -> Result<EvaluationKeys, CodecError> {
     let mut keys = EvaluationKeys::default();
     match r.u8()? {
         0 => {}
-        1 => keys.relin = Some(read_switching_key_body(&mut r, ctx)?),
+        1 => keys.relin = Some(read_switching_key_body(r, ctx)?),
         _ => return Err(CodecError::InvalidValue("relinearization flag")),
     }
     let count = r.u32()? as usize;
@@ -351,8 +434,7 @@ pub fn decode_evaluation_keys(
             return Err(CodecError::InvalidValue("Galois element"));
         }
         last = g;
-        keys.galois.insert(g, read_switching_key_body(&mut r, ctx)?);
+        keys.galois.insert(g, read_switching_key_body(r, ctx)?);
     }
-    r.finish()?;
     Ok(keys)
 }

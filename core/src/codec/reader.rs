@@ -54,6 +54,24 @@ impl<'a> Reader<'a> {
         ))
     }
 
+    /// Bytes not yet read.
+    pub(super) fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    /// Fails unless `count` items of at least `each` bytes could still follow: the check a
+    /// list decoder makes before reserving room for `count` items.
+    pub(super) fn check_count(&self, count: usize, each: usize) -> Result<(), CodecError> {
+        match count.checked_mul(each.max(1)) {
+            Some(n) if n <= self.remaining() => Ok(()),
+            _ => Err(CodecError::Truncated),
+        }
+    }
+
+    pub(super) fn f64(&mut self) -> Result<f64, CodecError> {
+        Ok(f64::from_bits(self.u64()?))
+    }
+
     /// Fails if bytes remain.
     pub(super) fn finish(&self) -> Result<(), CodecError> {
         match self.bytes.len() - self.pos {

@@ -17,6 +17,7 @@ use super::{
     Complex, Leveled, OpCounts, SlotCrypt, SlotError, SlotOps, is_free_constant, normalize_offset,
 };
 use crate::ckks::{Ciphertext, CkksContext, CkksError, EvaluationKeys, Evaluator, Plaintext};
+use crate::ring::RnsPoly;
 use crate::rlwe::SecretKey;
 
 /// A bootstrapping procedure the engine can call (implemented by `crate::boot`).
@@ -380,6 +381,84 @@ impl SlotOps for CkksEngine<'_> {
         Ok(self.emit(out))
     }
 
+    fn sum_products(&self, pairs: &[(&Ciphertext, &Ciphertext)]) -> Result<Ciphertext, SlotError> {
+        // Accumulate the degree-2 tensors (d0, d1, d2) of all pairs, then one
+        // key switch of d2: n products cost one relinearization instead of n.
+        let ((a0, _), _) = pairs.split_first().ok_or(SlotError::EmptyInput)?;
+        let ring = self.ctx.ring();
+        let err = |e: crate::ring::RingError| engine_err("sum_products")(e.into());
+        let mut acc: Option<(RnsPoly, RnsPoly, RnsPoly, f64, usize)> = None;
+        for (a, b) in pairs {
+            self.check_slots(a.slots)?;
+            self.check_slots(b.slots)?;
+            let level = a.level().min(b.level());
+            require_level(level, "mul")?;
+            let (mut x, mut y) = (self.lowered(a, level)?, self.lowered(b, level)?);
+            let scale = x.scale * y.scale;
+            if let Some((_, _, _, _, l)) = &acc
+                && level > *l
+            {
+                // The product would be dropped to the sum's level: drop its
+                // operands instead (same result), counted as one drop.
+                let l = *l;
+                x = self.ev.drop_to_level(&x, l).map_err(engine_err("drop"))?;
+                y = self.ev.drop_to_level(&y, l).map_err(engine_err("drop"))?;
+                self.count(|c| c.level_drop += 1);
+            }
+            let level = x.level();
+            match &mut acc {
+                None => {
+                    let mut d0 = x.c0.clone();
+                    d0.mul_assign(ring, &y.c0).map_err(err)?;
+                    let mut d1 = x.c0.clone();
+                    d1.mul_assign(ring, &y.c1).map_err(err)?;
+                    d1.mul_add_assign(ring, &x.c1, &y.c0).map_err(err)?;
+                    let mut d2 = x.c1.clone();
+                    d2.mul_assign(ring, &y.c1).map_err(err)?;
+                    acc = Some((d0, d1, d2, scale, level));
+                }
+                Some((d0, d1, d2, s, l)) => {
+                    check_scales(*l, *s, level, scale)?;
+                    if level < *l {
+                        // The sum so far is dropped to the new product's level.
+                        let drop = *l - level;
+                        for d in [&mut *d0, &mut *d1, &mut *d2] {
+                            d.drop_q_limbs(drop).map_err(err)?;
+                        }
+                        *l = level;
+                        self.count(|c| c.level_drop += 1);
+                    }
+                    d0.mul_add_assign(ring, &x.c0, &y.c0).map_err(err)?;
+                    d1.mul_add_assign(ring, &x.c0, &y.c1).map_err(err)?;
+                    d1.mul_add_assign(ring, &x.c1, &y.c0).map_err(err)?;
+                    d2.mul_add_assign(ring, &x.c1, &y.c1).map_err(err)?;
+                }
+            }
+        }
+        let (mut d0, mut d1, mut d2, scale, _) = acc.ok_or(SlotError::EmptyInput)?;
+        let relin = self.keys.relin.as_ref().ok_or(SlotError::MissingRelinKey)?;
+        d2.to_coeff(ring).map_err(err)?;
+        let (e0, e1) = self
+            .ctx
+            .switcher()
+            .switch(ring, &d2, relin)
+            .map_err(|e| engine_err("sum_products")(e.into()))?;
+        d0.add_assign(ring, &e0).map_err(err)?;
+        d1.add_assign(ring, &e1).map_err(err)?;
+        let n = pairs.len() as u64;
+        self.count(|c| {
+            c.mul += n;
+            c.add += n - 1;
+            c.relin += 1;
+        });
+        Ok(self.emit(Ciphertext {
+            c0: d0,
+            c1: d1,
+            scale,
+            slots: a0.slots,
+        }))
+    }
+
     fn mul_plain(&self, a: &Ciphertext, p: &Plaintext) -> Result<Ciphertext, SlotError> {
         self.check_slots(p.slots)?;
         require_level(a.level().min(p.level()), "mul_plain")?;
@@ -406,6 +485,29 @@ impl SlotOps for CkksEngine<'_> {
             .ev
             .mul_complex_const(a, c)
             .map_err(engine_err("mul_const"))?;
+        self.count(|n| n.mul_const += 1);
+        Ok(self.emit(out))
+    }
+
+    fn mul_const_scaled(
+        &self,
+        a: &Ciphertext,
+        c: Complex,
+        const_scale: f64,
+    ) -> Result<Ciphertext, SlotError> {
+        let (re, im) = super::rules::scaled_constant(c, const_scale)?;
+        let mut out = self.mul_integer(a, re)?;
+        if im != 0 {
+            let ia = self
+                .ev
+                .mul_complex_const(a, Complex::I)
+                .map_err(engine_err("mul_const_scaled"))?;
+            out = self
+                .ev
+                .add(&out, &self.mul_integer(&ia, im)?)
+                .map_err(engine_err("mul_const_scaled"))?;
+        }
+        out.scale = a.scale * const_scale;
         self.count(|n| n.mul_const += 1);
         Ok(self.emit(out))
     }

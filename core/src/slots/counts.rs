@@ -56,6 +56,26 @@ impl OpCounts {
         self.rotate + self.rotate_hoisted
     }
 
+    /// The operations run between `earlier` (a reading of the same counter)
+    /// and `self`; `min_level` is `self`'s.
+    pub fn since(&self, earlier: &OpCounts) -> OpCounts {
+        OpCounts {
+            mul: self.mul - earlier.mul,
+            relin: self.relin - earlier.relin,
+            mul_plain: self.mul_plain - earlier.mul_plain,
+            mul_const: self.mul_const - earlier.mul_const,
+            add: self.add - earlier.add,
+            rescale: self.rescale - earlier.rescale,
+            rotate: self.rotate - earlier.rotate,
+            rotate_hoisted: self.rotate_hoisted - earlier.rotate_hoisted,
+            hoisted_batches: self.hoisted_batches - earlier.hoisted_batches,
+            conjugate: self.conjugate - earlier.conjugate,
+            bootstrap: self.bootstrap - earlier.bootstrap,
+            level_drop: self.level_drop - earlier.level_drop,
+            min_level: self.min_level,
+        }
+    }
+
     /// Notes that a value at `level` was produced (keeps the minimum).
     pub fn record_level(&mut self, level: usize) {
         self.min_level = Some(self.min_level.map_or(level, |m| m.min(level)));

@@ -25,6 +25,8 @@
 //!   `3`, `-1`, `±i`) multiplies for free. Any other constant is encoded at
 //!   the scale `q_level`, so after the rescale the scale is exactly the
 //!   input's. Additive constants are encoded at the value's scale (free).
+//!   [`SlotOps::mul_const_scaled`] encodes a constant at any scale the caller
+//!   picks (no level spent), to land a product exactly on a target scale.
 //! - **Rotations.** `rotate(a, k)` moves slot `i + k` to slot `i` (left by `k`;
 //!   negative `k` rotates right). Offsets are taken modulo
 //!   [`SlotOps::slot_count`] ([`normalize_offset`]); a nonzero normalized offset
@@ -191,6 +193,25 @@ pub trait SlotOps {
         Ok(a.clone())
     }
 
+    /// `sum_i a_i * b_i`, relinearized once: one tensor product per pair and
+    /// a single key switch for the whole sum (what the matrix products need:
+    /// `ceil(b/s1)` products summed per output). Operands are aligned per pair
+    /// as in [`Self::mul`]; all products must end at one level and scale.
+    /// Counts `n` products, `n - 1` additions and one relinearization, as the
+    /// default (`mul_no_relin`, `add`, `relinearize`) does.
+    fn sum_products(
+        &self,
+        pairs: &[(&Self::Value, &Self::Value)],
+    ) -> Result<Self::Value, SlotError> {
+        let ((a0, b0), rest) = pairs.split_first().ok_or(SlotError::EmptyInput)?;
+        let mut acc = self.mul_no_relin(a0, b0)?;
+        for (a, b) in rest {
+            let p = self.mul_no_relin(a, b)?;
+            self.add_assign(&mut acc, &p)?;
+        }
+        self.relinearize(&acc)
+    }
+
     /// `a * p` slot-wise; scale `a.scale * p.scale`, rescale next. Encode `p`
     /// at the scale `q_level` to get `a`'s scale back after the rescale.
     fn mul_plain(&self, a: &Self::Value, p: &Self::Plain) -> Result<Self::Value, SlotError>;
@@ -198,6 +219,33 @@ pub trait SlotOps {
     /// `a * c` in every slot. Free for [`is_free_constant`] constants (scale
     /// unchanged); otherwise scale `a.scale * q_level`, rescale next.
     fn mul_const(&self, a: &Self::Value, c: Complex) -> Result<Self::Value, SlotError>;
+
+    /// `a * c` with `c` encoded at the caller's `const_scale`: the encoding is
+    /// multiplied by the Gaussian integer `round(c * const_scale)` and the
+    /// result has the scale `a.scale * const_scale` exactly, at `a`'s level (no
+    /// level is checked or spent here; rescale when the scale is large enough).
+    ///
+    /// This is how a product is made to land exactly on a chosen scale (e.g.
+    /// `const_scale = target / a.scale`), which polynomial evaluation uses so
+    /// that terms from different computation paths add without
+    /// [`Self::set_scale`]. The constant is rounded to a multiple of
+    /// `1 / const_scale` (absolute) in CKKS; the simulator keeps it exact.
+    /// [`SlotError::ConstantTooLarge`] if `|c| * const_scale >= 2^62` in a part.
+    /// Counts one `mul_const`.
+    ///
+    /// The default encodes a constant plaintext and uses [`Self::mul_plain`];
+    /// both engines override it with an integer multiplication.
+    fn mul_const_scaled(
+        &self,
+        a: &Self::Value,
+        c: Complex,
+        const_scale: f64,
+    ) -> Result<Self::Value, SlotError> {
+        rules::scaled_constant(c, const_scale)?;
+        let values = alloc::vec![c; self.slot_count()];
+        let p = self.encode(&values, a.level(), const_scale)?;
+        self.mul_plain(a, &p)
+    }
 
     /// Divides by `q_level`: level - 1, scale / `q_level`.
     fn rescale(&self, a: &Self::Value) -> Result<Self::Value, SlotError>;

@@ -1,7 +1,7 @@
 //! The level, scale and rotation rules both engines share, as small functions,
 //! so the simulator and the CKKS evaluator decide the same way.
 
-use super::Complex;
+use super::{Complex, SlotError};
 
 /// Relative difference under which two scales count as equal.
 ///
@@ -55,4 +55,26 @@ pub fn is_free_constant(z: Complex) -> bool {
 /// ```
 pub fn normalize_offset(offset: isize, slots: usize) -> usize {
     offset.rem_euclid(slots as isize) as usize
+}
+
+/// The Gaussian integer `round(c * const_scale)` that
+/// [`super::SlotOps::mul_const_scaled`] multiplies by, checked: `c` and
+/// `const_scale` finite, `const_scale > 0`, each part below `2^62`.
+pub(crate) fn scaled_constant(c: Complex, const_scale: f64) -> Result<(i64, i64), SlotError> {
+    if !c.is_finite() || !const_scale.is_finite() {
+        return Err(SlotError::NonFinite);
+    }
+    if const_scale <= 0.0 {
+        return Err(SlotError::InvalidParams("constant scale must be positive"));
+    }
+    let limit = libm::ldexp(1.0, 62);
+    let round = |v: f64| -> Result<i64, SlotError> {
+        let k = libm::round(v * const_scale);
+        if k.abs() >= limit {
+            Err(SlotError::ConstantTooLarge { value: v })
+        } else {
+            Ok(k as i64)
+        }
+    };
+    Ok((round(c.re)?, round(c.im)?))
 }

@@ -592,6 +592,20 @@ impl SlotOps for SlotSim {
         self.emit(out)
     }
 
+    fn mul_const_scaled(
+        &self,
+        a: &SimValue,
+        c: Complex,
+        const_scale: f64,
+    ) -> Result<SimValue, SlotError> {
+        super::rules::scaled_constant(c, const_scale)?;
+        let mut out = a.clone();
+        out.scale *= const_scale;
+        out.slots.iter_mut().for_each(|z| *z *= c);
+        self.count(|n| n.mul_const += 1);
+        self.emit(out)
+    }
+
     fn rescale(&self, a: &SimValue) -> Result<SimValue, SlotError> {
         Self::require_level(a.level, "rescale")?;
         let mut out = a.clone();

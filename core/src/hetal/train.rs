@@ -1,0 +1,614 @@
+//! HETAL encrypted training: the step, its bootstrap policy, validation,
+//! early stopping and inference, generic over [`SlotOps`].
+//!
+//! One step on a mini-batch `X` (`a x b`, plain block layout, bias column
+//! included) with one-hot labels `Y` (`a x c`, tiled horizontally like the
+//! logits):
+//!
+//! ```text
+//! Z = X U^T              diag_abt, Tiled output       (U: look-ahead weights)
+//! P = softmax_row(Z)     the wide-domain softmax      (bootstraps inside)
+//! G = (P - Y)^T X        diag_atb                     (c x b, the weights' layout)
+//! V' = mu V - k G,  U' = U + mu^2 V - (1 + mu) k G,   k = lr / a_true
+//! ```
+//!
+//! The Nesterov update is the plaintext trainer's ([`super::plain::train`]:
+//! look-ahead `L = W + mu V`, `V' = mu V - lr g(L)`, `W' = W + V'`) rewritten
+//! in the look-ahead `U = W + mu V`, so the server never forms `W` during
+//! training: `U' = W' + mu V' = U + mu^2 V - (1 + mu) lr g`. The update costs
+//! one level, its constants landing every term exactly on `U`'s scale
+//! ([`SlotOps::mul_const_scaled`]). The weights `W = U - mu V` are formed only
+//! for validation and for the returned model.
+//!
+//! # Bootstrapping
+//!
+//! No level numbers are hard-coded: the policy reads the levels of the values
+//! and the depths of the stages ([`crate::linalg::cost`], [`RowSoftmax::depth`]),
+//! and bootstraps just in time, choosing the cheaper of two ways to keep the
+//! weights usable (`nb` weight blocks, real values packed two per bootstrap):
+//!
+//! - the gradient arrives too low for the update to leave `U` usable, while
+//!   `U` and `V` are high: refresh `G` (`nb / 2` bootstraps);
+//! - `U` / `V` themselves run low: update at `G`'s level and refresh the
+//!   pairs `(U_j, V_j)` (`nb` bootstraps, every few steps).
+//!
+//! `P - Y` is refreshed before `diag_atb` only if it is too low for it. The
+//! softmax places its own bootstraps (see [`super::plan`]).
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::protocol::Decision;
+use crate::linalg::{
+    AbtOutput, AtbVariant, BlockLayout, EncMatrix, LinalgError, MatrixOps, Tiling, UnitShape, cost,
+};
+use crate::slots::{Complex, Leveled, OpCounts, SlotError, SlotOps};
+
+/// Why training failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainError {
+    /// A slot operation failed (levels, scales, keys).
+    Slot(SlotError),
+    /// A matrix operation failed (shapes, layouts).
+    Linalg(LinalgError),
+    /// The inputs do not fit together.
+    Shape(&'static str),
+    /// A stage needs more levels than a bootstrap gives.
+    Levels {
+        /// The stage.
+        stage: &'static str,
+        /// Levels it needs.
+        need: usize,
+        /// Levels a bootstrap leaves.
+        have: usize,
+    },
+}
+
+impl fmt::Display for TrainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Slot(e) => write!(f, "{e}"),
+            Self::Linalg(e) => write!(f, "{e}"),
+            Self::Shape(s) => write!(f, "training inputs: {s}"),
+            Self::Levels { stage, need, have } => write!(
+                f,
+                "{stage} needs {need} levels but a bootstrap leaves {have}"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for TrainError {}
+
+impl From<SlotError> for TrainError {
+    fn from(e: SlotError) -> Self {
+        Self::Slot(e)
+    }
+}
+
+impl From<LinalgError> for TrainError {
+    fn from(e: LinalgError) -> Self {
+        Self::Linalg(e)
+    }
+}
+
+/// The row-wise softmax over one block of logits in the layout of
+/// `diag_abt(.., AbtOutput::Tiled)` (classes tiled with period `c'`).
+///
+/// Implemented by the wide-domain softmax of [`super::softmax`]; the output
+/// must be in the input's layout, with zero mass on the padded classes.
+pub trait RowSoftmax<E: SlotOps> {
+    /// Levels the softmax needs at its input when it must not bootstrap; it
+    /// may bootstrap inside when the input has fewer.
+    fn depth(&self) -> usize;
+    /// Softmax of every row of `logits`.
+    fn apply(&self, ev: &E, logits: &E::Value) -> Result<E::Value, SlotError>;
+}
+
+/// A monotonic clock in seconds (the std shim passes one; `core` has none).
+pub trait Clock {
+    /// Seconds since an arbitrary origin.
+    fn seconds(&self) -> f64;
+}
+
+/// A clock that always reads 0 (no instrumentation).
+pub struct NoClock;
+
+impl Clock for NoClock {
+    fn seconds(&self) -> f64 {
+        0.0
+    }
+}
+
+/// Wall time per component, in seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Times {
+    /// `diag_abt` (training logits).
+    pub abt: f64,
+    /// The softmax, its own bootstraps included.
+    pub softmax: f64,
+    /// `P - Y` and `diag_atb`.
+    pub atb: f64,
+    /// Bootstraps placed by the training policy (gradient, weights, `P - Y`).
+    pub bootstrap: f64,
+    /// The Nesterov update.
+    pub update: f64,
+    /// Validation logits (and forming `W`).
+    pub validation: f64,
+}
+
+impl Times {
+    /// The sum of all components.
+    pub fn total(&self) -> f64 {
+        self.abt + self.softmax + self.atb + self.bootstrap + self.update + self.validation
+    }
+
+    fn add(&mut self, o: &Times) {
+        self.abt += o.abt;
+        self.softmax += o.softmax;
+        self.atb += o.atb;
+        self.bootstrap += o.bootstrap;
+        self.update += o.update;
+        self.validation += o.validation;
+    }
+}
+
+/// What one step cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepReport {
+    /// Wall time per component.
+    pub times: Times,
+    /// Engine operations (counts of the whole step, softmax bootstraps included).
+    pub ops: OpCounts,
+    /// Bootstraps placed by the training policy (the softmax's are in `ops`).
+    pub policy_bootstraps: usize,
+}
+
+/// Hyper-parameters of the encrypted update (the data's batching is fixed by
+/// the client at encryption time).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UpdateConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Nesterov momentum `mu` in `[0, 1)`.
+    pub momentum: f64,
+}
+
+/// One encrypted mini-batch.
+#[derive(Clone, Debug)]
+pub struct EncBatch<V> {
+    /// Features with the bias column, `rows x b`, plain layout.
+    pub x: EncMatrix<V>,
+    /// One-hot labels, `rows x c`, tiled horizontally (the logits' layout).
+    pub y: EncMatrix<V>,
+    /// True rows (the gradient is divided by this, also for a short last batch).
+    pub rows: usize,
+}
+
+/// The layouts of the training matrices for a data set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrainLayout {
+    /// Block shape.
+    pub unit: UnitShape,
+    /// Columns of the features, bias included.
+    pub cols: usize,
+    /// Classes (unpadded).
+    pub classes: usize,
+}
+
+impl TrainLayout {
+    /// Layout of a feature matrix of `rows` rows.
+    pub fn features(&self, rows: usize) -> Result<BlockLayout, TrainError> {
+        Ok(BlockLayout::plain(rows, self.cols, self.unit)?)
+    }
+
+    /// Layout of the one-hot labels of `rows` rows (the logits' layout).
+    pub fn labels(&self, rows: usize) -> Result<BlockLayout, TrainError> {
+        Ok(BlockLayout::horizontal(rows, self.classes, self.unit)?)
+    }
+
+    /// Layout of the weights (`classes x cols`, tiled vertically).
+    pub fn weights(&self) -> Result<BlockLayout, TrainError> {
+        Ok(BlockLayout::vertical(self.classes, self.cols, self.unit)?)
+    }
+
+    /// One-hot rows of `labels` (`rows x classes`, row-major f64).
+    pub fn one_hot(&self, labels: &[usize]) -> Vec<f64> {
+        let mut y = alloc::vec![0.0; labels.len() * self.classes];
+        for (r, &l) in labels.iter().enumerate() {
+            if l < self.classes {
+                y[r * self.classes + l] = 1.0;
+            }
+        }
+        y
+    }
+}
+
+/// The encrypted optimiser state: look-ahead weights `U = W + mu V` and
+/// velocity `V`, both `classes x cols` in the weights' layout.
+#[derive(Clone, Debug)]
+pub struct NagState<V> {
+    /// Look-ahead weights.
+    pub u: EncMatrix<V>,
+    /// Velocity.
+    pub v: EncMatrix<V>,
+}
+
+/// The server side of HETAL training over an engine `E`.
+pub struct Trainer<'e, E: SlotOps, S: RowSoftmax<E>> {
+    ops: MatrixOps<'e, E>,
+    softmax: &'e S,
+    layout: TrainLayout,
+    cfg: UpdateConfig,
+    clock: &'e dyn Clock,
+}
+
+impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
+    /// A trainer for data in `layout`; checks that every stage fits in what a
+    /// bootstrap leaves (if the engine bootstraps).
+    pub fn new(
+        ev: &'e E,
+        softmax: &'e S,
+        layout: TrainLayout,
+        cfg: UpdateConfig,
+        clock: &'e dyn Clock,
+    ) -> Result<Self, TrainError> {
+        if !(cfg.lr.is_finite() && cfg.lr > 0.0 && (0.0..1.0).contains(&cfg.momentum)) {
+            return Err(TrainError::Shape("learning rate or momentum out of range"));
+        }
+        let ops = MatrixOps::new(ev, layout.unit)?;
+        let t = Self {
+            ops,
+            softmax,
+            layout,
+            cfg,
+            clock,
+        };
+        if let Some(have) = ev.bootstrap_level() {
+            let need = t.abt_depth() + 1;
+            if need > have {
+                return Err(TrainError::Levels {
+                    stage: "logits (diag_abt) after the update",
+                    need,
+                    have,
+                });
+            }
+            let need = t.atb_depth(have, have);
+            if need > have {
+                return Err(TrainError::Levels {
+                    stage: "gradient (diag_atb)",
+                    need,
+                    have,
+                });
+            }
+        }
+        Ok(t)
+    }
+
+    fn ev(&self) -> &'e E {
+        self.ops.engine()
+    }
+
+    /// Levels `diag_abt` takes from the weights.
+    fn abt_depth(&self) -> usize {
+        let l = &self.layout;
+        cost::abt(l.unit.s0, l.cols, l.classes, l.unit, AbtOutput::Tiled).depth_rhs as usize
+    }
+
+    /// Levels `P - Y` at `level_d` needs for `diag_atb` against `X` at `level_x`
+    /// to leave one level for the update.
+    fn atb_depth(&self, level_d: usize, level_x: usize) -> usize {
+        let l = &self.layout;
+        let v = AtbVariant::Auto.resolve(level_d, level_x);
+        cost::atb(l.unit.s0, l.cols, l.classes, l.unit, v).depth_lhs as usize + 1
+    }
+
+    /// The all-zero initial state (HETAL starts from `W = 0`): zero times a
+    /// block of `x` (an integer constant: no level), so no upload is needed.
+    pub fn init_state(&self, x: &EncMatrix<E::Value>) -> Result<NagState<E::Value>, TrainError> {
+        let layout = self.layout.weights()?;
+        let zero = self.ev().mul_const(&x.blocks()[0], Complex::ZERO)?;
+        let blocks = alloc::vec![zero; layout.block_count()];
+        let u = EncMatrix::from_blocks(layout, blocks)?;
+        Ok(NagState { v: u.clone(), u })
+    }
+
+    /// One training step on `batch`; returns its cost.
+    pub fn step(
+        &self,
+        st: &mut NagState<E::Value>,
+        batch: &EncBatch<E::Value>,
+    ) -> Result<StepReport, TrainError> {
+        if batch.rows == 0 || batch.rows > batch.x.rows() || batch.x.rows() != batch.y.rows() {
+            return Err(TrainError::Shape("batch rows"));
+        }
+        let ev = self.ev();
+        let before = ev.counts();
+        let mut rep = StepReport::default();
+
+        let t = self.clock.seconds();
+        let z = self.ops.diag_abt(&batch.x, &st.u, AbtOutput::Tiled)?;
+        rep.times.abt = self.clock.seconds() - t;
+
+        let t = self.clock.seconds();
+        let p: Vec<E::Value> = z
+            .blocks()
+            .iter()
+            .map(|b| self.softmax.apply(ev, b))
+            .collect::<Result<_, _>>()?;
+        rep.times.softmax = self.clock.seconds() - t;
+
+        let t = self.clock.seconds();
+        let mut d = self.sub_labels(&p, &batch.y)?;
+        let need = self.atb_depth(d[0].level(), batch.x.level());
+        if d[0].level() < need {
+            let tb = self.clock.seconds();
+            d = self.refresh(&d, &mut rep)?;
+            rep.times.bootstrap += self.clock.seconds() - tb;
+        }
+        let d = EncMatrix::from_blocks(*batch.y.layout(), d)?;
+        let mut g = self.ops.diag_atb(&d, &batch.x, AtbVariant::Auto)?;
+        rep.times.atb = self.clock.seconds() - t - rep.times.bootstrap;
+
+        // Keep U usable for the next diag_abt (and one level for forming W).
+        let need = self.abt_depth() + 1;
+        let state_level = st.u.level().min(st.v.level());
+        let tb = self.clock.seconds();
+        let low_g = g.level().min(state_level) < need + 1;
+        let refresh_g = low_g && state_level > need && g.level() < state_level;
+        if refresh_g || g.level() == 0 {
+            let blocks = self.refresh(g.blocks(), &mut rep)?;
+            g = EncMatrix::from_blocks(*g.layout(), blocks)?;
+        }
+        rep.times.bootstrap += self.clock.seconds() - tb;
+
+        let t = self.clock.seconds();
+        let k = self.cfg.lr / batch.rows as f64;
+        self.update(st, &g, k)?;
+        rep.times.update = self.clock.seconds() - t;
+
+        if st.u.level() < need {
+            let tb = self.clock.seconds();
+            self.refresh_state(st, &mut rep)?;
+            rep.times.bootstrap += self.clock.seconds() - tb;
+        }
+        rep.ops = ev.counts().since(&before);
+        Ok(rep)
+    }
+
+    /// `P - Y` per block, `Y` brought to `P`'s level and exact scale (one
+    /// level of `Y`, which is fresh).
+    fn sub_labels(
+        &self,
+        p: &[E::Value],
+        y: &EncMatrix<E::Value>,
+    ) -> Result<Vec<E::Value>, TrainError> {
+        if p.len() != y.blocks().len() {
+            return Err(TrainError::Shape("labels and logits differ in blocks"));
+        }
+        let ev = self.ev();
+        p.iter()
+            .zip(y.blocks())
+            .map(|(pb, yb)| {
+                let y_at = self.to_scale(yb, 1.0, pb.level(), pb.scale())?;
+                Ok(ev.sub(pb, &y_at)?)
+            })
+            .collect()
+    }
+
+    /// `c * a` at `level` with exactly `scale`: drop `a` to `level + 1`,
+    /// multiply by `c` encoded so that the rescale lands on `scale`.
+    fn to_scale(
+        &self,
+        a: &E::Value,
+        c: f64,
+        level: usize,
+        scale: f64,
+    ) -> Result<E::Value, TrainError> {
+        let ev = self.ev();
+        if a.level() <= level {
+            return Err(TrainError::Slot(SlotError::LevelExhausted {
+                op: "to_scale",
+            }));
+        }
+        let a = ev.drop_to_level(a, level + 1)?;
+        let q = ev.modulus(level + 1) as f64;
+        let m = ev.mul_const_scaled(&a, Complex::new(c, 0.0), scale * q / a.scale())?;
+        Ok(ev.rescale(&m)?)
+    }
+
+    /// The Nesterov update (one level): `V' = mu V - k G`,
+    /// `U' = U + mu^2 V - (1 + mu) k G`, every term on `U`'s scale.
+    fn update(
+        &self,
+        st: &mut NagState<E::Value>,
+        g: &EncMatrix<E::Value>,
+        k: f64,
+    ) -> Result<(), TrainError> {
+        let ev = self.ev();
+        let mu = self.cfg.momentum;
+        let level = st.u.level().min(st.v.level()).min(g.level());
+        if level == 0 {
+            return Err(TrainError::Slot(SlotError::LevelExhausted { op: "update" }));
+        }
+        let out = level - 1;
+        let mut us = Vec::with_capacity(g.blocks().len());
+        let mut vs = Vec::with_capacity(g.blocks().len());
+        for ((u, v), gb) in st.u.blocks().iter().zip(st.v.blocks()).zip(g.blocks()) {
+            let s = u.scale();
+            let v_new = ev.sub(
+                &self.to_scale(v, mu, out, s)?,
+                &self.to_scale(gb, k, out, s)?,
+            )?;
+            let u_at = ev.drop_to_level(u, out)?;
+            let u_new = ev.sub(
+                &ev.add(&u_at, &self.to_scale(v, mu * mu, out, s)?)?,
+                &self.to_scale(gb, (1.0 + mu) * k, out, s)?,
+            )?;
+            us.push(u_new);
+            vs.push(v_new);
+        }
+        st.u = EncMatrix::from_blocks(*st.u.layout(), us)?;
+        st.v = EncMatrix::from_blocks(*st.v.layout(), vs)?;
+        Ok(())
+    }
+
+    /// Bootstraps real blocks, two per bootstrap.
+    fn refresh(
+        &self,
+        blocks: &[E::Value],
+        rep: &mut StepReport,
+    ) -> Result<Vec<E::Value>, TrainError> {
+        let ev = self.ev();
+        let mut out = Vec::with_capacity(blocks.len());
+        for pair in blocks.chunks(2) {
+            if let [a, b] = pair {
+                let (x, y) = ev.bootstrap_real_pair(a, b)?;
+                out.push(x);
+                out.push(y);
+            } else {
+                out.push(ev.bootstrap(&pair[0])?);
+            }
+            rep.policy_bootstraps += 1;
+        }
+        Ok(out)
+    }
+
+    /// Bootstraps the pairs `(U_j, V_j)`.
+    fn refresh_state(
+        &self,
+        st: &mut NagState<E::Value>,
+        rep: &mut StepReport,
+    ) -> Result<(), TrainError> {
+        let ev = self.ev();
+        let mut us = Vec::with_capacity(st.u.blocks().len());
+        let mut vs = Vec::with_capacity(st.u.blocks().len());
+        for (u, v) in st.u.blocks().iter().zip(st.v.blocks()) {
+            let (u, v) = ev.bootstrap_real_pair(u, v)?;
+            us.push(u);
+            vs.push(v);
+            rep.policy_bootstraps += 1;
+        }
+        st.u = EncMatrix::from_blocks(*st.u.layout(), us)?;
+        st.v = EncMatrix::from_blocks(*st.v.layout(), vs)?;
+        Ok(())
+    }
+
+    /// The weights `W = U - mu V` (one level), refreshed if `diag_abt` could
+    /// not use them.
+    pub fn weights(&self, st: &NagState<E::Value>) -> Result<EncMatrix<E::Value>, TrainError> {
+        let ev = self.ev();
+        let mu = self.cfg.momentum;
+        let level = st.u.level().min(st.v.level());
+        if level == 0 {
+            return Err(TrainError::Slot(SlotError::LevelExhausted {
+                op: "weights",
+            }));
+        }
+        let w: Vec<E::Value> =
+            st.u.blocks()
+                .iter()
+                .zip(st.v.blocks())
+                .map(|(u, v)| {
+                    let mv = self.to_scale(v, mu, level - 1, u.scale())?;
+                    Ok(ev.sub(&ev.drop_to_level(u, level - 1)?, &mv)?)
+                })
+                .collect::<Result<_, TrainError>>()?;
+        let w = if level - 1 < self.abt_depth() {
+            self.refresh(&w, &mut StepReport::default())?
+        } else {
+            w
+        };
+        Ok(EncMatrix::from_blocks(*st.u.layout(), w)?)
+    }
+
+    /// Logits `X W^T` (`rows x classes`, tiled horizontally) for validation
+    /// or encrypted inference.
+    pub fn logits(
+        &self,
+        x: &EncMatrix<E::Value>,
+        w: &EncMatrix<E::Value>,
+    ) -> Result<EncMatrix<E::Value>, TrainError> {
+        if x.cols() != self.layout.cols || w.layout().tiling == Tiling::None {
+            return Err(TrainError::Shape(
+                "features or weights do not match the layout",
+            ));
+        }
+        Ok(self.ops.diag_abt(x, w, AbtOutput::Tiled)?)
+    }
+}
+
+/// The outcome of [`train`].
+#[derive(Clone, Debug)]
+pub struct TrainOutcome<V> {
+    /// The weights of the best epoch (the last epoch's if none improved).
+    pub weights: EncMatrix<V>,
+    /// Epochs run.
+    pub epochs: usize,
+    /// The epoch whose weights are returned (0: none improved).
+    pub best_epoch: usize,
+    /// Steps run.
+    pub steps: usize,
+    /// Time per component, summed over the run.
+    pub times: Times,
+    /// One report per step.
+    pub steps_report: Vec<StepReport>,
+}
+
+/// Trains for at most `max_epochs` epochs over `batches`; after each epoch the
+/// validation logits (one matrix per entry of `val`) go to `client`, which
+/// decrypts them and answers whether the epoch improved (keep its weights)
+/// and whether to stop. A client that never stops gives fixed-epoch training.
+pub fn train<E: SlotOps, S: RowSoftmax<E>, C>(
+    trainer: &Trainer<'_, E, S>,
+    batches: &[EncBatch<E::Value>],
+    val: &[EncMatrix<E::Value>],
+    max_epochs: usize,
+    mut client: C,
+) -> Result<TrainOutcome<E::Value>, TrainError>
+where
+    C: FnMut(usize, &[EncMatrix<E::Value>]) -> Decision,
+{
+    let first = batches
+        .first()
+        .ok_or(TrainError::Shape("no training batch"))?;
+    let mut st = trainer.init_state(&first.x)?;
+    let mut best = None;
+    let (mut best_epoch, mut epochs, mut times) = (0, 0, Times::default());
+    let mut reports = Vec::new();
+    for epoch in 1..=max_epochs {
+        for batch in batches {
+            let rep = trainer.step(&mut st, batch)?;
+            times.add(&rep.times);
+            reports.push(rep);
+        }
+        epochs = epoch;
+        let t = trainer.clock.seconds();
+        let w = trainer.weights(&st)?;
+        let logits: Vec<_> = val
+            .iter()
+            .map(|x| trainer.logits(x, &w))
+            .collect::<Result<_, _>>()?;
+        times.validation += trainer.clock.seconds() - t;
+        let d = client(epoch, &logits);
+        if d.improved {
+            best = Some(w);
+            best_epoch = epoch;
+        }
+        if d.stop {
+            break;
+        }
+    }
+    let weights = match best {
+        Some(w) => w,
+        None => trainer.weights(&st)?,
+    };
+    Ok(TrainOutcome {
+        weights,
+        epochs,
+        best_epoch,
+        steps: reports.len(),
+        times,
+        steps_report: reports,
+    })
+}

@@ -1,0 +1,284 @@
+//! DiagATB: `C = A^T B` (HETAL.md §3.4, with the complexification of §3.5).
+
+use alloc::vec::Vec;
+
+use super::ops::Mask;
+use super::{BlockLayout, EncMatrix, LinalgError, MatrixOps, Tiling};
+use crate::slots::{Complex, Leveled, SlotError, SlotOps};
+
+/// Which operand of [`MatrixOps::diag_atb`] absorbs the column shifts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtbVariant {
+    /// The variant with the higher output level; on a tie `ShiftLhs` (fewer
+    /// operations). That is `ShiftRhs` exactly when `level(A) <= level(B)`.
+    Auto,
+    /// Shift `A`'s columns inside each row (masked rotations of `A`): `A`
+    /// spends 4 levels (complexification, shift mask, product, output mask),
+    /// `B` 2. The paper's `lvl A >= lvl B` column.
+    ShiftLhs,
+    /// Rotate `A` without masks and repair the rows that spill over by
+    /// moving the matching columns of `B` up one row (a masked partial
+    /// rotation of `B`, the paper's PRotUp): `A` spends 3 levels, `B` 3.
+    /// The paper's `lvl A < lvl B` column.
+    ShiftRhs,
+}
+
+impl AtbVariant {
+    /// The concrete variant `Auto` picks for operands at these levels.
+    pub fn resolve(self, level_a: usize, level_b: usize) -> Self {
+        match self {
+            Self::Auto => {
+                let (la, lb) = (level_a as isize, level_b as isize);
+                let lhs = (la - 2).min(lb) - 2;
+                let rhs = (la - 1).min(lb - 1) - 2;
+                if rhs > lhs {
+                    Self::ShiftRhs
+                } else {
+                    Self::ShiftLhs
+                }
+            }
+            v => v,
+        }
+    }
+}
+
+impl<E: SlotOps> MatrixOps<'_, E> {
+    /// `A^T B` for `A` (`a x c`, tiled horizontally with period
+    /// `c' = 2^ceil(log2 c) <= s1`, e.g. [`super::AbtOutput::Tiled`] output) and
+    /// `B` (`a x b`, plain layout), giving the `c x b` product tiled vertically
+    /// with period `c'` (the layout of the weights, `B` in `diag_abt`).
+    ///
+    /// `Z = A + i·(A's columns shifted left by c'/2)` is formed once per row
+    /// block. For each pair `(k, k + c'/2)`: `Z` shifted left by `k` columns
+    /// inside each row (see [`AtbVariant`] for where the row spill is
+    /// repaired), `sum_r Z_k,r ⊙ B_r,j` per column block `j` (one
+    /// relinearization per sum), a column sum by `log2 s0` rotations (every
+    /// row then holds `C[(j+k) mod c', j] + i·C[(j+k+c'/2) mod c', j]`), and the
+    /// complex selection mask that keeps row `≡ j + k` (real) and
+    /// `≡ j + k + c'/2` (imaginary); `z + conj z` of the sum over pairs is the
+    /// tiled product (one conjugation per output block).
+    ///
+    /// Operation counts per variant: see [`super::cost`].
+    pub fn diag_atb(
+        &self,
+        a: &EncMatrix<E::Value>,
+        b: &EncMatrix<E::Value>,
+        variant: AtbVariant,
+    ) -> Result<EncMatrix<E::Value>, LinalgError> {
+        self.atb(a, b, variant, false)
+    }
+
+    /// [`Self::diag_atb`] with the column sums and the selection masks of all
+    /// pairs fused: about 4x fewer rotations at the large shapes, for `c'` times
+    /// more plaintext multiplications (cheap next to a rotation), same depth,
+    /// same result and layout.
+    ///
+    /// The paper sums each pair's product `T_k` over all `s0` rows
+    /// (`log2 s0` rotations per pair and column block) before masking. But
+    /// the selection masks repeat every `c'` rows, so with the sum split as
+    /// `colsum = sum_{u < c'} rot(F(·), u·s1)`, `F` the fold over rows `c'`
+    /// apart (`log2(s0/c')` rotations), `sum_k M_k ⊙ colsum(T_k)` equals
+    /// `F(sum_{u < c'} rot(sum_k M_{k+u} ⊙ T_k, u·s1))`: per column block
+    /// `c' - 1 + log2(s0/c')` rotations instead of `(c'/2)·log2 s0`
+    /// (22 instead of 88 at `s0 = 2048`, `c' = 16`) and `(c'/2)·c'` masks
+    /// instead of `c'/2`. Counts in [`super::cost::atb_folded`]; keys in
+    /// [`super::RotationPlan::atb_folded`].
+    pub fn diag_atb_folded(
+        &self,
+        a: &EncMatrix<E::Value>,
+        b: &EncMatrix<E::Value>,
+        variant: AtbVariant,
+    ) -> Result<EncMatrix<E::Value>, LinalgError> {
+        self.atb(a, b, variant, true)
+    }
+
+    fn atb(
+        &self,
+        a: &EncMatrix<E::Value>,
+        b: &EncMatrix<E::Value>,
+        variant: AtbVariant,
+        folded: bool,
+    ) -> Result<EncMatrix<E::Value>, LinalgError> {
+        let unit = self.unit;
+        if a.unit() != unit || b.unit() != unit {
+            return Err(LinalgError::Shape(
+                "operand unit shape differs from the evaluator's",
+            ));
+        }
+        let Tiling::Horizontal { period } = a.layout().tiling else {
+            return Err(LinalgError::Shape("diag_atb: A must be tiled horizontally"));
+        };
+        if b.layout().tiling != Tiling::None {
+            return Err(LinalgError::Shape(
+                "diag_atb: B must be in the plain layout",
+            ));
+        }
+        if a.rows() != b.rows() {
+            return Err(LinalgError::Shape(
+                "diag_atb: A and B need the same row count",
+            ));
+        }
+        if period < 2 || period > unit.s0 {
+            return Err(LinalgError::Shape(
+                "diag_atb: A's period must be between 2 and s0",
+            ));
+        }
+        let ev = self.ev;
+        let (nr, nb) = (b.layout().row_blocks(), b.layout().col_blocks());
+        let h = period / 2;
+        let s1 = unit.s1 as isize;
+        let variant = variant.resolve(a.level(), b.level());
+
+        // Z_r = A_r + i·RotLeft(A_r, c'/2), one level below A.
+        let z: Vec<E::Value> = a
+            .blocks()
+            .iter()
+            .map(|ar| {
+                let shifted = self.rot_left_in_rows(ar, h)?;
+                ev.add(ar, &ev.mul_const(&shifted, Complex::I)?)
+            })
+            .collect::<Result<_, _>>()?;
+
+        // Z shifted left by k inside rows (ShiftLhs) or plainly rotated by k (ShiftRhs).
+        let mut shifted: Vec<Vec<E::Value>> = Vec::with_capacity(h);
+        for k in 0..h {
+            let row: Vec<E::Value> = z
+                .iter()
+                .map(|zr| match (variant, k) {
+                    // All shifts must leave at one level (and so one scale after the product).
+                    (AtbVariant::ShiftLhs, 0) => ev.drop_to_level(zr, zr.level().saturating_sub(1)),
+                    (AtbVariant::ShiftLhs, _) => self.rot_left_in_rows(zr, k),
+                    _ => ev.rotate(zr, k as isize),
+                })
+                .collect::<Result<_, _>>()?;
+            shifted.push(row);
+        }
+
+        // B's blocks go down once per block to the level the products (or,
+        // for ShiftRhs, the repairs) need, not once per pair: cheaper copies,
+        // rotations and masks.
+        let shift_level = shifted
+            .iter()
+            .flatten()
+            .map(|v| v.level())
+            .min()
+            .unwrap_or(0);
+        let b_target = match variant {
+            AtbVariant::ShiftRhs => shift_level + 1,
+            _ => shift_level,
+        };
+        let mut out = Vec::with_capacity(nb);
+        for j in 0..nb {
+            let bj: Vec<E::Value> = (0..nr)
+                .map(|r| {
+                    let br = b.block(r, j);
+                    if br.level() > b_target {
+                        ev.drop_to_level(br, b_target)
+                    } else {
+                        Ok(br.clone())
+                    }
+                })
+                .collect::<Result<_, _>>()?;
+            // ShiftRhs: the columns col >= s1 - k of Z_k hold the next row's
+            // entries, so B's matching columns move up one row (cyclically in
+            // the block, as the rotation of Z wraps).
+            let up: Vec<E::Value> = if variant == AtbVariant::ShiftRhs && h > 1 {
+                (0..nr)
+                    .map(|r| ev.rotate(&bj[r], s1))
+                    .collect::<Result<_, _>>()?
+            } else {
+                Vec::new()
+            };
+            let mut acc: Option<E::Value> = None;
+            let mut products = Vec::with_capacity(if folded { h } else { 0 });
+            for (k, zk) in shifted.iter().enumerate() {
+                let rhs: Vec<E::Value> = match variant {
+                    AtbVariant::ShiftRhs => (0..nr)
+                        .map(|r| {
+                            let br = &bj[r];
+                            if k == 0 {
+                                return ev.drop_to_level(br, br.level().saturating_sub(1));
+                            }
+                            let delta = ev.sub(&up[r], br)?;
+                            let fix = self.masked(&delta, Mask::ColsFrom(unit.s1 - k))?;
+                            ev.add(br, &fix)
+                        })
+                        .collect::<Result<_, _>>()?,
+                    _ => Vec::new(),
+                };
+                let pairs: Vec<(&E::Value, &E::Value)> = (0..nr)
+                    .map(|r| {
+                        let br = if rhs.is_empty() { &bj[r] } else { &rhs[r] };
+                        (&zk[r], br)
+                    })
+                    .collect();
+                let prod = ev.rescale(&ev.sum_products(&pairs)?)?;
+                if folded {
+                    products.push(prod);
+                    continue;
+                }
+                let sums = self.col_sums(&prod)?;
+                let term = self.masked_raw(&sums, Mask::AtbSelect { k, period })?;
+                match &mut acc {
+                    None => acc = Some(term),
+                    Some(s) => ev.add_assign(s, &term)?,
+                }
+            }
+            if folded {
+                acc = Some(self.fold_select(&products, period)?);
+                products.clear();
+            }
+            let zsum = ev.rescale(&acc.ok_or(LinalgError::Shape("no pairs"))?)?;
+            out.push(self.real_part_x2(&zsum)?);
+        }
+        let layout = BlockLayout::new(a.cols(), b.cols(), unit, Tiling::Vertical { period })?;
+        EncMatrix::from_blocks(layout, out)
+    }
+
+    /// `F(sum_{u < c'} rot(sum_k M_{k+u} ⊙ T_k, u·s1))` for the pair products
+    /// `T_k` (see [`Self::diag_atb_folded`]), before the final rescale.
+    fn fold_select(&self, products: &[E::Value], period: usize) -> Result<E::Value, SlotError> {
+        let ev = self.ev;
+        let s1 = self.unit.s1 as isize;
+        let mut total: Option<E::Value> = None;
+        for u in 0..period {
+            let mut g: Option<E::Value> = None;
+            for (k, t) in products.iter().enumerate() {
+                let term = self.masked_raw(
+                    t,
+                    Mask::AtbSelect {
+                        k: (k + u) % period,
+                        period,
+                    },
+                )?;
+                match &mut g {
+                    None => g = Some(term),
+                    Some(s) => ev.add_assign(s, &term)?,
+                }
+            }
+            let g = g.ok_or(SlotError::EmptyInput)?;
+            let moved = ev.rotate(&g, u as isize * s1)?;
+            match &mut total {
+                None => total = Some(moved),
+                Some(s) => ev.add_assign(s, &moved)?,
+            }
+        }
+        let total = total.ok_or(SlotError::EmptyInput)?;
+        // F: fold rows c' apart over the whole block.
+        ev.rotate_and_sum(&total, self.unit.s0 / period, period as isize * s1)
+    }
+
+    /// Columns shifted left by `t` inside each row, for a value whose rows are
+    /// periodic with a period dividing `s1` (a horizontally tiled block):
+    /// `rot(x, t - s1) + [col < s1 - t]·(rot(x, t) - rot(x, t - s1))`. Two
+    /// hoisted rotations and one mask (one level).
+    pub(crate) fn rot_left_in_rows(&self, x: &E::Value, t: usize) -> Result<E::Value, SlotError> {
+        let s1 = self.unit.s1;
+        let r = self
+            .ev
+            .rotate_hoisted(x, &[t as isize, t as isize - s1 as isize])?;
+        let delta = self.ev.sub(&r[0], &r[1])?;
+        let fix = self.masked(&delta, Mask::ColsBelow(s1 - t))?;
+        self.ev.add(&r[1], &fix)
+    }
+}

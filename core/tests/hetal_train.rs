@@ -1,0 +1,154 @@
+//! Encrypted HETAL training on the simulator against the plaintext trainer.
+//!
+//! The simulator's slots are exact, so encrypted training with a given row
+//! function must reproduce `hetal::plain::train` with the same function to
+//! rounding: this checks the layouts, the gradient, the Nesterov update in
+//! look-ahead form, the bootstrap policy and early stopping, independently of
+//! the softmax approximation and of CKKS noise.
+
+mod common;
+
+use common::npy;
+use hetal_core::hetal::client::{self, Validator};
+use hetal_core::hetal::plain::{self, Features, NagConfig};
+use hetal_core::hetal::train::{NoClock, RowSoftmax, TrainLayout, Trainer, UpdateConfig, train};
+use hetal_core::linalg::{EncMatrix, UnitShape, decrypt_matrix};
+use hetal_core::slots::{Complex, SimParams, SlotError, SlotOps, SlotSim};
+
+/// A stand-in row function with one level of depth, `p_j = (1 + z_j) / c` on
+/// the real classes and 0 on the padded ones (the first-order expansion of
+/// the softmax at 0, without the mean): what matters here is that the
+/// encrypted and plain paths apply the same function.
+struct LinearRow {
+    classes: usize,
+    period: usize,
+}
+
+impl LinearRow {
+    fn plain(&self, z: &mut [f64]) {
+        for v in z.iter_mut() {
+            *v = (1.0 + *v) / self.classes as f64;
+        }
+    }
+}
+
+impl<E: SlotOps> RowSoftmax<E> for LinearRow {
+    fn depth(&self) -> usize {
+        1
+    }
+
+    fn apply(&self, ev: &E, z: &E::Value) -> Result<E::Value, SlotError> {
+        use hetal_core::slots::Leveled;
+        let c = self.classes as f64;
+        let mask: Vec<Complex> = (0..ev.slot_count())
+            .map(|i| {
+                Complex::from_real(if i % self.period < self.classes {
+                    1.0 / c
+                } else {
+                    0.0
+                })
+            })
+            .collect();
+        let q = ev.modulus(z.level()) as f64;
+        let m = ev.encode(&mask, z.level(), q)?;
+        let zc = ev.add_const(z, Complex::ONE)?;
+        ev.rescale(&ev.mul_plain(&zc, &m)?)
+    }
+}
+
+struct Data {
+    train: Features,
+    val: Features,
+    test: Features,
+}
+
+fn demo(rows: usize) -> Data {
+    let (x, dim, y) = npy::split("demo", "train");
+    let scale = Features::max_abs(&x);
+    let classes = 10;
+    let prep = |x: &[f64], y: &[usize], n: usize| {
+        let n = n.min(y.len());
+        Features::prepare(&x[..n * dim], dim, &y[..n], classes, scale).unwrap()
+    };
+    let (vx, _, vy) = npy::split("demo", "val");
+    let (tx, _, ty) = npy::split("demo", "test");
+    Data {
+        train: prep(&x, &y, rows),
+        val: prep(&vx, &vy, usize::MAX),
+        test: prep(&tx, &ty, usize::MAX),
+    }
+}
+
+#[test]
+fn simulated_training_matches_the_plain_trainer() {
+    let data = demo(384);
+    let classes = 10;
+    let period = 16;
+    let batch = 128;
+    let cfg = NagConfig {
+        lr: 0.5,
+        momentum: 0.9,
+        batch,
+        max_epochs: 4,
+        patience: 2,
+        seed: 7,
+    };
+    let row = LinearRow { classes, period };
+    let reference = plain::train(&data.train, &data.val, &cfg, &mut |z: &mut [f64]| {
+        row.plain(z)
+    });
+
+    // 2^11 slots, blocks 128 x 16; 12 levels, bootstrap back to level 9.
+    let sim = SlotSim::new(
+        SimParams::synthetic(2048, 60, 40, 12)
+            .unwrap()
+            .with_bootstrap(9, 1e9),
+    )
+    .unwrap();
+    let layout = TrainLayout {
+        unit: UnitShape::new(128, 16).unwrap(),
+        cols: data.train.cols,
+        classes,
+    };
+    let batches = client::encrypt_batches(&sim, &layout, &data.train, batch, cfg.seed).unwrap();
+    let val_x = client::encrypt_features(&sim, &layout, &data.val).unwrap();
+    let upd = UpdateConfig {
+        lr: cfg.lr,
+        momentum: cfg.momentum,
+    };
+    let trainer = Trainer::new(&sim, &row, layout, upd, &NoClock).unwrap();
+
+    let mut validator = Validator::new(data.val.y.clone(), classes, cfg.patience, cfg.max_epochs);
+    let client = |epoch: usize, logits: &[EncMatrix<_>]| {
+        validator.decide(epoch, &decrypt_matrix(&sim, &logits[0]).unwrap())
+    };
+    let out = train(&trainer, &batches, &[val_x], cfg.max_epochs, client).unwrap();
+
+    assert_eq!(out.epochs, reference.epochs);
+    assert_eq!(out.best_epoch, reference.best_epoch);
+    let w = decrypt_matrix(&sim, &out.weights).unwrap();
+    let err = w
+        .iter()
+        .zip(&reference.model.w)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    let top_w = reference.model.w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(
+        err <= 1e-9 * top_w.max(1.0),
+        "weights differ by {err} (max |w| {top_w})"
+    );
+    assert_eq!(out.steps, reference.epochs * 3);
+    assert!(
+        out.steps_report.iter().any(|r| r.policy_bootstraps > 0),
+        "policy never bootstrapped"
+    );
+
+    // The model is a real classifier on the held-out test rows.
+    let model = plain::Model {
+        w,
+        cols: data.train.cols,
+        classes,
+    };
+    let acc = model.accuracy(&data.test);
+    assert_eq!(acc, reference.model.accuracy(&data.test));
+    assert!(acc > 0.5, "test accuracy {acc}");
+}

@@ -1,0 +1,171 @@
+//! The training report (`report.json`) and curve (`curve.svg`) that `hetal demo`
+//! and `hetal client` write.
+
+use plotters::prelude::*;
+use serde_json::{Value, json};
+
+/// One epoch of a run, as plotted and reported.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochPoint {
+    /// Epoch (1-based).
+    pub epoch: usize,
+    /// Validation loss.
+    pub val_loss: f64,
+    /// Validation accuracy (`0..=1`; NaN when not measured, then not plotted).
+    pub val_acc: f64,
+    /// Seconds the epoch took.
+    pub seconds: f64,
+}
+
+/// Everything a report holds.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// `"plaintext"` or `"encrypted"`.
+    pub mode: String,
+    /// Parameter preset name (or `"none"` for plaintext).
+    pub preset: String,
+    /// Data set name.
+    pub dataset: String,
+    /// Training, validation and test rows.
+    pub rows: [usize; 3],
+    /// Feature dimension (without the bias).
+    pub dim: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Learning rate, momentum, batch size, epoch cap, patience.
+    pub lr: f64,
+    /// Momentum.
+    pub momentum: f64,
+    /// Batch size.
+    pub batch: usize,
+    /// Epoch cap.
+    pub max_epochs: usize,
+    /// Patience.
+    pub patience: usize,
+    /// Per-epoch figures.
+    pub epochs: Vec<EpochPoint>,
+    /// Epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Test accuracy of the plaintext reference model.
+    pub test_acc_plain: f64,
+    /// Test accuracy of the decrypted encrypted-trained model, if any.
+    pub test_acc_encrypted: Option<f64>,
+    /// Total wall time in seconds.
+    pub total_seconds: f64,
+}
+
+impl Report {
+    /// The JSON document.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "mode": self.mode,
+            "preset": self.preset,
+            "dataset": self.dataset,
+            "rows": { "train": self.rows[0], "val": self.rows[1], "test": self.rows[2] },
+            "dim": self.dim,
+            "classes": self.classes,
+            "config": {
+                "lr": self.lr,
+                "momentum": self.momentum,
+                "batch": self.batch,
+                "max_epochs": self.max_epochs,
+                "patience": self.patience,
+            },
+            "epochs_run": self.epochs.len(),
+            "best_epoch": self.best_epoch,
+            "epochs": self.epochs.iter().map(|e| json!({
+                "epoch": e.epoch,
+                "val_loss": e.val_loss,
+                "val_acc": e.val_acc,
+                "seconds": e.seconds,
+            })).collect::<Vec<_>>(),
+            "test_acc_plaintext": self.test_acc_plain,
+            "test_acc_encrypted": self.test_acc_encrypted,
+            "total_seconds": self.total_seconds,
+            "cpu": crate::info::cpu_model(),
+            "threads": rayon::current_num_threads(),
+        })
+    }
+
+    /// The training curve: validation loss (left axis) and accuracy (right axis) per
+    /// epoch, best epoch marked.
+    pub fn curve_svg(&self) -> Result<String, String> {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
+            root.fill(&WHITE).map_err(|e| e.to_string())?;
+            let n = self.epochs.len().max(2);
+            let max_loss = self
+                .epochs
+                .iter()
+                .map(|e| e.val_loss)
+                .fold(0.0, f64::max)
+                .max(1e-3)
+                * 1.1;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(
+                    format!(
+                        "{} training on {} ({}): validation curve",
+                        self.mode, self.dataset, self.preset
+                    ),
+                    ("sans-serif", 18),
+                )
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(52)
+                .right_y_label_area_size(52)
+                .build_cartesian_2d(1usize..n, 0.0..max_loss)
+                .map_err(|e| e.to_string())?
+                .set_secondary_coord(1usize..n, 0.0..1.0);
+            chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .y_desc("validation loss")
+                .draw()
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_secondary_axes()
+                .y_desc("validation accuracy")
+                .draw()
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(LineSeries::new(
+                    self.epochs.iter().map(|e| (e.epoch, e.val_loss)),
+                    &BLUE,
+                ))
+                .map_err(|e| e.to_string())?
+                .label("validation loss")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE));
+            chart
+                .draw_secondary_series(LineSeries::new(
+                    self.epochs
+                        .iter()
+                        .filter(|e| e.val_acc.is_finite())
+                        .map(|e| (e.epoch, e.val_acc)),
+                    &RED,
+                ))
+                .map_err(|e| e.to_string())?
+                .label("validation accuracy")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED));
+            if let Some(b) = self.epochs.iter().find(|e| e.epoch == self.best_epoch) {
+                chart
+                    .draw_series(std::iter::once(Circle::new(
+                        (b.epoch, b.val_loss),
+                        5,
+                        BLACK.filled(),
+                    )))
+                    .map_err(|e| e.to_string())?
+                    .label(format!("kept: epoch {}", b.epoch))
+                    .legend(|(x, y)| Circle::new((x + 8, y), 4, BLACK.filled()));
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(|e| e.to_string())?;
+            root.present().map_err(|e| e.to_string())?;
+        }
+        Ok(svg)
+    }
+}
