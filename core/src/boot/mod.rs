@@ -1,1 +1,410 @@
-//! CKKS bootstrapping: ModRaise, CoeffToSlot, EvalMod, SlotToCoeff, sparse-secret encapsulation.
+//! CKKS bootstrapping: ModRaise with sparse-secret encapsulation ([`encaps`]),
+//! CoeffToSlot and SlotToCoeff as products of sparse diagonal matrices ([`dft`],
+//! [`lintrans`]), and EvalMod ([`evalmod`]).
+//!
+//! # Pipeline
+//!
+//! A ciphertext at any level with scale `D` holds `D * M(X)`. [`Bootstrapper::bootstrap`]:
+//!
+//! 1. drops it to level 0, switches it to the ephemeral sparse secret, raises it to the top
+//!    of the chain and switches back ([`encaps::mod_raise`]): now `p = D M + q0 I`,
+//!    `|I| <= K` except with probability `2^-security_bits`;
+//! 2. (sparse slots only) sums it over the automorphisms fixing the slot subring, which
+//!    keeps `p`'s subring coefficients times `N / 2n` and kills the others;
+//! 3. CoeffToSlot: `F^-1` as `cts_levels` merged butterfly matrices; with the scale label
+//!    `2 * q0 * K` the slots become `BR(w) / 2`, `w_k = (p_k + i p_{k+n}) / (q0 K)`, and
+//!    `v + conj(v)` (and `-i (v - conj(v))`) give the real coefficients `y = x / K` in
+//!    `[-1, 1]`. With sparse slots the last matrix is written in the `2n`-slot view as
+//!    `[[A, A], [-iA, -iA]] / 2`, so one `v + conj(v)` yields both halves in one
+//!    ciphertext and EvalMod runs once; with full slots EvalMod runs on both parts;
+//! 4. EvalMod ([`evalmod::EvalModPoly`]) gives `sin(2 pi x) ~ 2 pi D M / q0`; relabelling
+//!    the scale by `q0 / (2 pi D)` makes the slots the message coefficients;
+//! 5. SlotToCoeff: `F` in `stc_levels` matrices (first one in the `2n` view for sparse
+//!    slots, recombining `a + i b`); the last matrix's encoding scale puts the output on
+//!    the default scale exactly.
+//!
+//! All scale factors are folded into scale labels or encoding scales, never spent as
+//! levels.
+
+pub mod dft;
+pub mod encaps;
+pub mod evalmod;
+pub mod lintrans;
+
+use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
+use core::f64::consts::PI;
+
+use rand_core::CryptoRng;
+
+use crate::ckks::complex::Complex;
+use crate::ckks::encoder::galois_element_for_conjugation;
+use crate::ckks::{Ciphertext, CkksContext, CkksError, EvaluationKeys, Evaluator, Params};
+use crate::rlwe::SecretKey;
+use crate::slots::CiphertextBootstrapper;
+
+use dft::DiagMatrix;
+pub use encaps::{EncapsulationKeys, modraise_bound, modraise_failure_log2};
+use evalmod::EvalModPoly;
+use lintrans::EncodedTransform;
+
+/// Bootstrapping parameters (on top of a [`Params`] whose chain has room for them).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BootParams {
+    /// Slots bootstrapped (power of two, at most `N/2`).
+    pub slots: usize,
+    /// Levels (merged matrices) of CoeffToSlot.
+    pub cts_levels: usize,
+    /// Levels of SlotToCoeff.
+    pub stc_levels: usize,
+    /// Hamming weight of the ephemeral sparse secret.
+    pub h: usize,
+    /// The ModRaise failure probability is at most `2^-security_bits`.
+    pub security_bits: f64,
+    /// Chebyshev degree of the scaled cosine.
+    pub cheb_degree: usize,
+    /// Double-angle steps.
+    pub double_angle: usize,
+    /// Arcsine (cubic) correction after EvalMod (two more levels).
+    pub arcsine: bool,
+    /// Encode the DFT diagonals once (fast, memory-hungry: ~3.5 GB at N = 2^16) instead of
+    /// at every bootstrap.
+    pub precompute: bool,
+}
+
+impl BootParams {
+    /// Full slots, 3 + 3 DFT levels, `h = 32`, failure `2^-64`, degree 63, 2 double angles,
+    /// arcsine correction (EvalMod depth 11; model error 2^-46 at integers, see
+    /// [`EvalModPoly::model_error`]).
+    pub fn full(params: &Params) -> Self {
+        Self {
+            slots: params.max_slots(),
+            cts_levels: 3,
+            stc_levels: 3,
+            h: 32,
+            security_bits: 64.0,
+            cheb_degree: 63,
+            double_angle: 2,
+            arcsine: true,
+            precompute: true,
+        }
+    }
+
+    /// The ModRaise bound `K` for ring degree `n`.
+    pub fn k_bound(&self, n: usize) -> f64 {
+        modraise_bound(n, self.h, self.security_bits)
+    }
+
+    /// The EvalMod polynomial for ring degree `n`.
+    pub fn evalmod(&self, n: usize) -> EvalModPoly {
+        EvalModPoly::new(self.k_bound(n), self.cheb_degree, self.double_angle)
+            .with_arcsine(self.arcsine)
+    }
+
+    /// Levels consumed: CoeffToSlot + EvalMod + SlotToCoeff.
+    pub fn depth(&self, n: usize) -> usize {
+        let em = self.evalmod(n).depth();
+        self.cts_levels + em + self.stc_levels
+    }
+}
+
+/// The server-side bootstrapper: encoded DFT matrices, the EvalMod polynomial and the
+/// encapsulation keys (public material). Rotation and conjugation keys live in the
+/// [`EvaluationKeys`] of the evaluator it is called with; [`Self::rotations`] lists them.
+#[derive(Debug)]
+pub struct Bootstrapper {
+    bp: BootParams,
+    keys: EncapsulationKeys,
+    evalmod: EvalModPoly,
+    cts: Vec<EncodedTransform>,
+    stc: Vec<EncodedTransform>,
+    top: usize,
+    out_level: usize,
+    /// CoeffToSlot input scale label.
+    s0: f64,
+    /// Slot scale after EvalMod (message coefficients).
+    s_msg: f64,
+    out_scale: f64,
+    sub_sum: Vec<isize>,
+    n: usize,
+}
+
+impl Bootstrapper {
+    /// Client side: generates the encapsulation keys from `sk` and precomputes everything.
+    pub fn new<R: CryptoRng + ?Sized>(
+        ctx: &CkksContext,
+        bp: BootParams,
+        sk: &SecretKey,
+        rng: &mut R,
+    ) -> Result<Self, CkksError> {
+        let keys = EncapsulationKeys::generate(ctx, sk, bp.h, rng)?;
+        Self::from_keys(ctx, bp, keys)
+    }
+
+    /// Server side: from the encapsulation keys the client sent.
+    pub fn from_keys(
+        ctx: &CkksContext,
+        bp: BootParams,
+        keys: EncapsulationKeys,
+    ) -> Result<Self, CkksError> {
+        let params = ctx.params();
+        let n_ring = params.n();
+        let n = bp.slots;
+        if !n.is_power_of_two() || n > params.max_slots() || n < 2 {
+            return Err(CkksError::SlotMismatch(n, params.max_slots()));
+        }
+        let k = bp.k_bound(n_ring);
+        let evalmod = bp.evalmod(n_ring);
+        let top = params.max_level();
+        let depth = bp.cts_levels + evalmod.depth() + bp.stc_levels;
+        if depth > top {
+            return Err(CkksError::LevelExhausted);
+        }
+        let out_level = top - depth;
+        let q = params.q();
+        let q0 = q[0] as f64;
+        let sparse = n < params.max_slots();
+        let gap = params.max_slots() / n;
+        let s0 = 2.0 * gap as f64 * q0 * k;
+        let l_y = top - bp.cts_levels;
+        let s_y = q[l_y] as f64;
+        let l_em = l_y - evalmod.depth();
+        let s_msg = q[l_em + 1] as f64 * 2.0 * PI * params.default_scale() / q0;
+        let out_scale = params.default_scale();
+
+        // CoeffToSlot.
+        let mut cts_m = dft::coeff_to_slot_matrices(n, bp.cts_levels);
+        if sparse {
+            let last = cts_m.pop().expect("at least one level");
+            let mut a = last.clone();
+            a.scale(Complex::from_real(0.5));
+            let mut c = last;
+            c.scale(Complex::new(0.0, -0.5));
+            cts_m.push(DiagMatrix::blocks(Some(&a), Some(&a), Some(&c), Some(&c)));
+        }
+        let mut cts = Vec::new();
+        let mut s_cur = s0;
+        for (j, m) in cts_m.iter().enumerate() {
+            let l = top - j;
+            let ql = q[l] as f64;
+            let pt = if j + 1 == cts_m.len() {
+                s_y * ql / s_cur
+            } else {
+                ql
+            };
+            s_cur = s_cur * pt / ql;
+            cts.push(EncodedTransform::new(ctx, m, l, pt, bp.precompute)?);
+        }
+        // SlotToCoeff.
+        let mut stc_m = dft::slot_to_coeff_matrices(n, bp.stc_levels);
+        if sparse {
+            let first = stc_m.remove(0);
+            let mut ib = first.clone();
+            ib.scale(Complex::I);
+            stc_m.insert(
+                0,
+                DiagMatrix::blocks(Some(&first), Some(&ib), Some(&first), Some(&ib)),
+            );
+        }
+        let mut stc = Vec::new();
+        let mut s_cur = s_msg;
+        for (j, m) in stc_m.iter().enumerate() {
+            let l = l_em - j;
+            let ql = q[l] as f64;
+            let pt = if j + 1 == stc_m.len() {
+                out_scale * ql / s_cur
+            } else {
+                ql
+            };
+            s_cur = s_cur * pt / ql;
+            stc.push(EncodedTransform::new(ctx, m, l, pt, bp.precompute)?);
+        }
+        let sub_sum = (0..gap.trailing_zeros())
+            .map(|j| (n << j) as isize)
+            .collect();
+        Ok(Self {
+            bp,
+            keys,
+            evalmod,
+            cts,
+            stc,
+            top,
+            out_level,
+            s0,
+            s_msg,
+            out_scale,
+            sub_sum,
+            n,
+        })
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &BootParams {
+        &self.bp
+    }
+
+    /// The ModRaise bound `K` in use.
+    pub fn k(&self) -> f64 {
+        self.evalmod.k
+    }
+
+    /// The EvalMod polynomial.
+    pub fn evalmod(&self) -> &EvalModPoly {
+        &self.evalmod
+    }
+
+    /// The encapsulation keys.
+    pub fn encapsulation_keys(&self) -> &EncapsulationKeys {
+        &self.keys
+    }
+
+    /// `log2` of the ModRaise failure probability bound.
+    pub fn failure_log2(&self, n_ring: usize) -> f64 {
+        modraise_failure_log2(n_ring, self.bp.h, self.evalmod.k)
+    }
+
+    /// Every rotation step the evaluation keys need (conjugation is also needed).
+    pub fn rotations(&self) -> Vec<isize> {
+        let mut set: BTreeSet<isize> = self.sub_sum.iter().copied().collect();
+        for t in self.cts.iter().chain(&self.stc) {
+            set.extend(t.plan().rotations().into_iter().map(|d| d as isize));
+        }
+        set.into_iter().collect()
+    }
+
+    /// The Galois elements of [`Self::rotations`] plus conjugation (what a server checks).
+    pub fn galois_elements(&self, ctx: &CkksContext) -> BTreeSet<usize> {
+        let mut set: BTreeSet<usize> = self
+            .rotations()
+            .iter()
+            .map(|&r| ctx.rotation_element(r))
+            .collect();
+        set.insert(galois_element_for_conjugation(ctx.params().n()));
+        set
+    }
+
+    /// Client side: relinearization, conjugation and every bootstrapping rotation key,
+    /// plus `extra` rotations for the application.
+    pub fn gen_evaluation_keys<R: CryptoRng + ?Sized>(
+        &self,
+        ctx: &CkksContext,
+        sk: &SecretKey,
+        extra: &[isize],
+        rng: &mut R,
+    ) -> Result<EvaluationKeys, CkksError> {
+        let mut rots = self.rotations();
+        rots.extend_from_slice(extra);
+        ctx.gen_evaluation_keys(sk, &rots, true, rng)
+    }
+
+    /// Bytes held by the precomputed DFT plaintexts.
+    pub fn plaintext_bytes(&self) -> usize {
+        self.cts
+            .iter()
+            .chain(&self.stc)
+            .map(EncodedTransform::byte_size)
+            .sum()
+    }
+
+    /// Steps 1-3: ModRaise, SubSum, CoeffToSlot. Returns the ciphertext(s) holding `y`.
+    fn to_slots(&self, ev: &Evaluator<'_>, ct: &Ciphertext) -> Result<Vec<Ciphertext>, CkksError> {
+        let ctx = ev.context();
+        let mut x = encaps::mod_raise(ctx, &self.keys, ct, self.top)?;
+        for &r in &self.sub_sum {
+            let rx = ev.rotate(&x, r)?;
+            x = ev.add(&x, &rx)?;
+        }
+        x.scale = self.s0;
+        for t in &self.cts {
+            x = t.apply(ev, &x)?;
+        }
+        let xc = ev.conjugate(&x)?;
+        let re = ev.add(&x, &xc)?;
+        if self.n < ctx.params().max_slots() {
+            return Ok(alloc::vec![re]);
+        }
+        let d = ev.sub(&x, &xc)?;
+        let im = ev.mul_complex_const(&d, Complex::new(0.0, -1.0))?;
+        Ok(alloc::vec![re, im])
+    }
+
+    fn eval_mod(
+        &self,
+        ev: &Evaluator<'_>,
+        y: &Ciphertext,
+        d_in: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        let q0 = ev.context().params().q()[0] as f64;
+        // Output scale s_em with s_em * 2 pi d_in / q0 = s_msg.
+        let s_em = self.s_msg * q0 / (2.0 * PI * d_in);
+        let mut out = self.evalmod.evaluate(ev, y, s_em)?;
+        out.scale = self.s_msg;
+        Ok(out)
+    }
+
+    fn to_coeffs(&self, ev: &Evaluator<'_>, parts: &[Ciphertext]) -> Result<Ciphertext, CkksError> {
+        let mut x = if parts.len() == 2 {
+            let im = ev.mul_complex_const(&parts[1], Complex::I)?;
+            ev.add(&parts[0], &im)?
+        } else {
+            parts[0].clone()
+        };
+        for t in &self.stc {
+            x = t.apply(ev, &x)?;
+        }
+        x.slots = self.n;
+        x.scale = self.out_scale;
+        Ok(x)
+    }
+}
+
+impl CiphertextBootstrapper for Bootstrapper {
+    fn output_level(&self) -> usize {
+        self.out_level
+    }
+
+    fn bootstrap(&self, ev: &Evaluator<'_>, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        if ct.slots != self.n {
+            return Err(CkksError::SlotMismatch(ct.slots, self.n));
+        }
+        let parts = self.to_slots(ev, ct)?;
+        let parts = parts
+            .iter()
+            .map(|y| self.eval_mod(ev, y, ct.scale))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.to_coeffs(ev, &parts)
+    }
+}
+
+impl Bootstrapper {
+    /// Bootstraps several ciphertexts.
+    pub fn bootstrap_many(
+        &self,
+        ev: &Evaluator<'_>,
+        cts: &[Ciphertext],
+    ) -> Result<Vec<Ciphertext>, CkksError> {
+        cts.iter().map(|c| self.bootstrap(ev, c)).collect()
+    }
+
+    /// Bootstraps two real-valued ciphertexts with one complex bootstrap: `z = a + i b`,
+    /// returns `(Re z, Im z)` (one conjugation; the factor 1/2 is a free scale relabel).
+    pub fn bootstrap_real_pair(
+        &self,
+        ev: &Evaluator<'_>,
+        a: &Ciphertext,
+        b: &Ciphertext,
+    ) -> Result<(Ciphertext, Ciphertext), CkksError> {
+        let l = a.level().min(b.level());
+        let a = ev.drop_to_level(a, l)?;
+        let b = ev.drop_to_level(b, l)?;
+        let ib = ev.mul_complex_const(&b, Complex::I)?;
+        let mut z = ev.add(&a, &ib)?;
+        z.scale *= 2.0;
+        let w = self.bootstrap(ev, &z)?;
+        let wc = ev.conjugate(&w)?;
+        let re = ev.add(&w, &wc)?;
+        let d = ev.sub(&w, &wc)?;
+        let im = ev.mul_complex_const(&d, Complex::new(0.0, -1.0))?;
+        Ok((re, im))
+    }
+}

@@ -198,6 +198,97 @@ impl Params {
         params
     }
 
+    /// A chain built bottom-up from groups `(bits, count)`: the first group's primes are
+    /// the largest below `2^bits` (the base prime), the others are scale primes close to
+    /// `2^bits`; then `p_count` special primes of `p_bits`. Used by the bootstrapping
+    /// presets, whose CoeffToSlot and EvalMod levels need larger primes than the rest.
+    #[allow(clippy::too_many_arguments)]
+    fn preset_groups(
+        name: &'static str,
+        log_n: u32,
+        groups: &[(u32, usize)],
+        p_bits: u32,
+        p_count: usize,
+        dnum: usize,
+        log_scale: u32,
+        secure: bool,
+    ) -> Self {
+        let n = 1usize << log_n;
+        let mut q: Vec<u64> = Vec::new();
+        for (i, &(bits, count)) in groups.iter().enumerate() {
+            let more = if i == 0 {
+                ntt_primes(bits, n, count, &q).expect("preset base prime")
+            } else {
+                scale_primes(bits, n, count, &q).expect("preset scale primes")
+            };
+            q.extend(more);
+        }
+        let p = ntt_primes(p_bits, n, p_count, &q).expect("preset P");
+        let secret = SecretDistribution::UniformTernary;
+        let params = Self::new_unchecked(name, log_n, q, p, dnum, log_scale, secret, secure)
+            .expect("preset is valid");
+        if secure {
+            security::check(
+                params.n(),
+                secret,
+                SecurityLevel::Classic128,
+                params.log_qp(),
+            )
+            .expect("preset is 128-bit secure");
+        }
+        params
+    }
+
+    /// N = 2^16, bootstrappable, 128-bit secure (uniform ternary main secret):
+    /// base prime 48 bits, 12 primes of 42 bits (9 computation levels, then 3 SlotToCoeff
+    /// levels), 14 primes of 58 bits (11 EvalMod levels, then 3 CoeffToSlot levels);
+    /// 6 special primes of 60 bits, dnum 5, scale 2^42. log Q ~ 1364, log P ~ 360,
+    /// log QP ~ 1724 <= 1747. With [`crate::boot::BootParams::full`] a bootstrap leaves
+    /// 9 levels at scale 2^42 (documented in `crate::boot`).
+    pub fn boot_n16() -> Self {
+        Self::preset_groups(
+            "boot_N16",
+            16,
+            &[(48, 1), (42, 12), (58, 14)],
+            60,
+            6,
+            5,
+            42,
+            true,
+        )
+    }
+
+    /// **Insecure**, tests only: N = 2^12 with room for bootstrapping (see
+    /// [`crate::boot::BootParams::full`]): base prime 46 bits, 2 computation levels and 3
+    /// SlotToCoeff levels of 40 bits, 11 EvalMod and 3 CoeffToSlot levels of 58 bits;
+    /// 6 special primes of 60 bits, dnum 4, scale 2^40.
+    pub fn insecure_boot_n12() -> Self {
+        Self::preset_groups(
+            "insecure_boot_N12",
+            12,
+            &[(46, 1), (40, 5), (58, 14)],
+            60,
+            6,
+            4,
+            40,
+            false,
+        )
+    }
+
+    /// **Insecure**, tests only: like [`Self::insecure_boot_n12`] at N = 2^11.
+    pub fn insecure_boot_n11() -> Self {
+        Self::preset_groups(
+            "insecure_boot_N11",
+            11,
+            &[(46, 1), (40, 5), (58, 14)],
+            60,
+            6,
+            4,
+            40,
+            false,
+        )
+    }
+
     /// N = 2^16, 2^15 slots, 29 levels at scale 2^40, dnum 3 (provisional chain).
     pub fn n16() -> Self {
         Self::preset("N16", 16, 50, 29, 50, 9, 3, true)

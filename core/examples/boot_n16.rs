@@ -1,0 +1,122 @@
+//! Bootstrapping at N = 2^16 (the `boot_N16` preset, 128-bit secure): levels left, scale,
+//! precision over 2^15 random complex slots in the unit disk, ModRaise failure probability,
+//! time, key sizes.
+//!
+//! Run by hand (needs several GB; one N = 2^16 job at a time on a shared machine):
+//!
+//! ```text
+//! flock /work/n16.lock /usr/bin/time -v cargo run --release -p hetal-core --example boot_n16
+//! ```
+
+use std::time::Instant;
+
+use hetal_core::boot::{BootParams, Bootstrapper};
+use hetal_core::ckks::complex::Complex;
+use hetal_core::ckks::{CkksContext, Evaluator, Params};
+use hetal_core::slots::CiphertextBootstrapper;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let params = Params::boot_n16();
+    let log2 = |q: &u64| (*q as f64).log2();
+    println!(
+        "params {}: N = 2^{}, log Q = {:.1}, log P = {:.1}, log QP = {:.1} (bound {:?}), dnum {}",
+        params.name(),
+        params.log_n(),
+        params.log_q(),
+        params.log_p(),
+        params.log_qp(),
+        params.security_bound(),
+        params.dnum()
+    );
+    println!(
+        "Q bits: {:?}",
+        params
+            .q()
+            .iter()
+            .map(|q| log2(q).round() as u32)
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "P bits: {:?}",
+        params
+            .p()
+            .iter()
+            .map(|q| log2(q).round() as u32)
+            .collect::<Vec<_>>()
+    );
+    let ctx = CkksContext::new(params.clone())?;
+    let mut rng = ChaCha20Rng::from_seed([42; 32]);
+    let sk = ctx.gen_secret_key(&mut rng)?;
+    let mut bp = BootParams::full(&params);
+    bp.precompute = std::env::var("BOOT_PRECOMPUTE").is_ok();
+    let t = Instant::now();
+    let boot = Bootstrapper::new(&ctx, bp.clone(), &sk, &mut rng)?;
+    let t_setup = t.elapsed();
+    let t = Instant::now();
+    let keys = boot.gen_evaluation_keys(&ctx, &sk, &[], &mut rng)?;
+    let t_keys = t.elapsed();
+    let key_bytes: usize = keys
+        .galois
+        .values()
+        .chain(keys.relin.iter())
+        .map(|k| {
+            k.b.iter()
+                .chain(&k.a)
+                .map(|p| p.data().len() * 8)
+                .sum::<usize>()
+        })
+        .sum::<usize>()
+        + boot.encapsulation_keys().byte_size();
+    println!(
+        "levels: CtS {} + EvalMod {} + StC {} = {}; K = {:.2} (h = {}), failure <= 2^{:.1}",
+        bp.cts_levels,
+        boot.evalmod().depth(),
+        bp.stc_levels,
+        bp.depth(params.n()),
+        boot.k(),
+        bp.h,
+        boot.failure_log2(params.n())
+    );
+    println!(
+        "keys: {} rotations + conjugation + relin + 2 encapsulation, {:.2} GiB (a parts expanded), generated in {:.1} s; setup {:.1} s, DFT diagonals {:.0} MiB",
+        boot.rotations().len(),
+        key_bytes as f64 / (1u64 << 30) as f64,
+        t_keys.as_secs_f64(),
+        t_setup.as_secs_f64(),
+        boot.plaintext_bytes() as f64 / (1u64 << 20) as f64
+    );
+    let ev = Evaluator::new(&ctx, &keys);
+    let slots = params.max_slots();
+    let vals: Vec<Complex> = (0..slots)
+        .map(|_| {
+            let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            let v = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            Complex::cis(2.0 * std::f64::consts::PI * v).scale(u.sqrt())
+        })
+        .collect();
+    let pt = ctx.encode(&vals, slots, 0, params.default_scale())?;
+    let ct = ctx.encrypt_sk(&sk, &pt, &mut rng)?;
+    let t = Instant::now();
+    let out = boot.bootstrap(&ev, &ct)?;
+    let t_boot = t.elapsed();
+    let dec = ctx.decrypt_decode(&sk, &out)?;
+    let err = dec
+        .iter()
+        .zip(&vals)
+        .map(|(a, b)| (*a - *b).abs())
+        .fold(0.0, f64::max);
+    println!(
+        "bootstrap {} slots: {:.2} s, levels left {}, scale 2^{:.2}, precision {:.2} bits (max error), failure prob <= 2^{:.1}",
+        slots,
+        t_boot.as_secs_f64(),
+        out.level(),
+        out.scale.log2(),
+        -err.log2(),
+        boot.failure_log2(params.n())
+    );
+    println!("op counts: {:?}", ev.counts());
+    assert_eq!(out.level(), boot.output_level());
+    Ok(())
+}

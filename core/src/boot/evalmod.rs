@@ -1,0 +1,391 @@
+//! EvalMod: `x -> (1 / 2 pi) sin(2 pi x)`, which removes the `q0 I` of ModRaise.
+//!
+//! With `x = y K` for `y in [-1, 1]` (the factor `1/K` is folded into CoeffToSlot), the
+//! evaluator computes `c_0 = cos(2 pi (K y - 1/4) / 2^r)` as a Chebyshev interpolant of
+//! degree `d` on `[-1, 1]`, then `r` double-angle steps `c_{i+1} = 2 c_i^2 - 1`, ending at
+//! `cos(2 pi (x - 1/4)) = sin(2 pi x)`. Near an integer `I`, `sin(2 pi (I + e)) / 2 pi`
+//! is `e` up to `(2 pi)^2 e^3 / 6`, which is why the message is kept small relative to
+//! `q0` (the ratio `q0 / scale` of the ciphertext entering bootstrapping).
+//!
+//! The Chebyshev polynomial is evaluated by baby-step giant-step in the Chebyshev basis
+//! with exact scale targeting: every linear combination multiplies its terms by integers
+//! chosen so that they all land on one requested scale, so sums never mix scales and no
+//! level is spent on scale repair.
+
+use alloc::collections::BTreeMap;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::f64::consts::PI;
+
+use crate::ckks::complex::Complex;
+use crate::ckks::{Ciphertext, CkksError, Evaluator};
+
+/// Chebyshev coefficients `c_0..c_deg` of the interpolant of `f` on `[-1, 1]` at the
+/// `deg + 1` Chebyshev nodes: `f(y) ~ sum_k c_k T_k(y)`.
+pub fn chebyshev_interpolate(f: impl Fn(f64) -> f64, deg: usize) -> Vec<f64> {
+    let m = deg + 1;
+    let fx: Vec<f64> = (0..m)
+        .map(|j| f(libm::cos(PI * (j as f64 + 0.5) / m as f64)))
+        .collect();
+    (0..m)
+        .map(|k| {
+            let s: f64 = (0..m)
+                .map(|j| fx[j] * libm::cos(PI * k as f64 * (j as f64 + 0.5) / m as f64))
+                .sum();
+            let c = 2.0 * s / m as f64;
+            if k == 0 { 0.5 * c } else { c }
+        })
+        .collect()
+}
+
+/// `sum_k c_k T_k(y)` (Clenshaw).
+pub fn chebyshev_eval(c: &[f64], y: f64) -> f64 {
+    let (mut b1, mut b2) = (0.0, 0.0);
+    for &ck in c.iter().skip(1).rev() {
+        let b0 = 2.0 * y * b1 - b2 + ck;
+        b2 = b1;
+        b1 = b0;
+    }
+    y * b1 - b2 + c.first().copied().unwrap_or(0.0)
+}
+
+/// The EvalMod function: interval `[-k, k]`, Chebyshev degree, double-angle steps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalModPoly {
+    /// Half-width `K` of the input interval (in units of `q0`).
+    pub k: f64,
+    /// Double-angle steps `r`.
+    pub double_angle: usize,
+    /// Chebyshev coefficients of `cos(2 pi (K y - 1/4) / 2^r)` on `y in [-1, 1]`.
+    pub coeffs: Vec<f64>,
+    /// Whether the output goes through `t -> t + t^3 / 6` (the cubic Taylor polynomial of
+    /// `arcsin`), which cancels the `-(2 pi e)^3 / 6` term of `sin(2 pi e)`: two more levels,
+    /// the remaining error is `~0.075 (2 pi e)^5`.
+    pub arcsine: bool,
+}
+
+impl EvalModPoly {
+    /// Interpolates the scaled cosine.
+    pub fn new(k: f64, degree: usize, double_angle: usize) -> Self {
+        let r = libm::exp2(double_angle as f64);
+        let coeffs = chebyshev_interpolate(|y| libm::cos(2.0 * PI * (k * y - 0.25) / r), degree);
+        Self {
+            k,
+            double_angle,
+            coeffs,
+            arcsine: false,
+        }
+    }
+
+    /// The same with the arcsine correction.
+    pub fn with_arcsine(mut self, on: bool) -> Self {
+        self.arcsine = on;
+        self
+    }
+
+    /// The f64 model: `sin(2 pi x)` approximated at `x` (`|x| <= K`).
+    pub fn eval_f64(&self, x: f64) -> f64 {
+        let mut c = chebyshev_eval(&self.coeffs, x / self.k);
+        for _ in 0..self.double_angle {
+            c = 2.0 * c * c - 1.0;
+        }
+        if self.arcsine {
+            c += c * c * c / 6.0;
+        }
+        c
+    }
+
+    /// Max of `|eval_f64(x) / 2 pi - (x - round(x))|` over `x = I + e`, `|I| <= K`
+    /// integer, `|e| <= eps` (sampled): the model error of EvalMod in units of `q0`.
+    pub fn model_error(&self, eps: f64) -> f64 {
+        let kk = libm::floor(self.k) as i64;
+        let mut worst = 0.0f64;
+        for i in -kk..=kk {
+            for j in -8..=8 {
+                let e = eps * j as f64 / 8.0;
+                let x = i as f64 + e;
+                if x.abs() > self.k {
+                    continue;
+                }
+                let err = (self.eval_f64(x) / (2.0 * PI) - e).abs();
+                worst = worst.max(err);
+            }
+        }
+        worst
+    }
+
+    /// Levels consumed by [`Self::evaluate`].
+    pub fn depth(&self) -> usize {
+        let (g, m) = split_degree(self.coeffs.len() - 1);
+        g.trailing_zeros() as usize + m + 1 + self.double_angle + 2 * usize::from(self.arcsine)
+    }
+
+    /// Evaluates on `y` (values in `[-1, 1]`); returns `sin(2 pi K y)` at exactly
+    /// `out_scale`, [`Self::depth`] levels below `y`.
+    pub fn evaluate(
+        &self,
+        ev: &Evaluator<'_>,
+        y: &Ciphertext,
+        out_scale: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        let q = ev.context().params().q();
+        let l_out = y
+            .level()
+            .checked_sub(self.depth())
+            .ok_or(CkksError::LevelExhausted)?;
+        let extra = 2 * usize::from(self.arcsine);
+        let l_poly = l_out + extra + self.double_angle;
+        // With the arcsine step, t (at level l_out + 2) becomes t (1 + t^2 / 6) at l_out:
+        // scale s_t^3 * 6 / (q_{l_out+2} q_{l_out+1}) (the 1/6 is a scale relabel).
+        let s_t = if self.arcsine {
+            libm::cbrt(out_scale * q[l_out + 2] as f64 * q[l_out + 1] as f64 / 6.0)
+        } else {
+            out_scale
+        };
+        // Scale before each squaring so that the last lands on s_t exactly:
+        // s_{i+1} = s_i^2 / q_{l_poly - i}.
+        let mut s = s_t;
+        for i in (0..self.double_angle).rev() {
+            s = libm::sqrt(s * q[l_poly - i] as f64);
+        }
+        let basis = ChebBasis::new(ev, y, self.coeffs.len() - 1)?;
+        let mut c = basis.eval(ev, &self.coeffs, l_poly, s)?;
+        for i in 0..self.double_angle {
+            let l = l_poly - i;
+            let target = c.scale * c.scale / q[l] as f64;
+            let sq = ev.mul_relin(&c, &c)?;
+            let mut two = mul_int_f64(ev, &sq, 2.0)?;
+            two.scale = sq.scale;
+            let shifted = ev.add_const(&two, Complex::from_real(-1.0))?;
+            c = ev.rescale(&shifted)?;
+            c.scale = target;
+        }
+        c.scale = s_t;
+        if self.arcsine {
+            let mut u = ev.rescale(&ev.mul_relin(&c, &c)?)?;
+            u.scale *= 6.0;
+            let v = ev.add_const(&u, Complex::ONE)?;
+            let t = ev.drop_to_level(&c, v.level())?;
+            c = ev.rescale(&ev.mul_relin(&t, &v)?)?;
+        }
+        c.scale = out_scale;
+        Ok(c)
+    }
+}
+
+/// `(g, m)`: baby width `g` (a power of two) and `m` giant doublings with `deg < g 2^m`.
+fn split_degree(deg: usize) -> (usize, usize) {
+    let total = (deg + 1).next_power_of_two().trailing_zeros() as usize;
+    let b = total.div_ceil(2).max(1);
+    (1 << b, total.saturating_sub(b))
+}
+
+/// Multiplies both parts by the integer `k` (an f64 holding an integer of any size),
+/// keeping the scale label.
+pub(crate) fn mul_int_f64(
+    ev: &Evaluator<'_>,
+    ct: &Ciphertext,
+    k: f64,
+) -> Result<Ciphertext, CkksError> {
+    let ring = ev.context().ring();
+    let neg = k < 0.0;
+    let a = k.abs();
+    // a = mant * 2^exp exactly.
+    if a < 4611686018427387904.0 {
+        let v = a as u64;
+        let residues: Vec<u64> = ring.q_moduli()[..=ct.level()]
+            .iter()
+            .map(|m| {
+                let r = m.reduce(v);
+                if neg { m.sub(0, r) } else { r }
+            })
+            .collect();
+        let mut out = ct.clone();
+        out.c0.mul_rns_scalar_assign(ring, &residues)?;
+        out.c1.mul_rns_scalar_assign(ring, &residues)?;
+        return Ok(out);
+    }
+    let (mant, exp) = if a == 0.0 {
+        (0u64, 0i32)
+    } else {
+        let e = libm::ilogb(a) - 52;
+        ((libm::ldexp(a, -e)) as u64, e)
+    };
+    let residues: Vec<u64> = ring.q_moduli()[..=ct.level()]
+        .iter()
+        .map(|m| {
+            let mut r = m.reduce(mant);
+            if exp > 0 {
+                let mut p = m.reduce(2);
+                let mut e = exp as u32;
+                let mut pw = 1u64;
+                while e > 0 {
+                    if e & 1 == 1 {
+                        pw = m.mul(pw, p);
+                    }
+                    p = m.mul(p, p);
+                    e >>= 1;
+                }
+                r = m.mul(r, pw);
+            }
+            if neg { m.sub(0, r) } else { r }
+        })
+        .collect();
+    let mut out = ct.clone();
+    out.c0.mul_rns_scalar_assign(ring, &residues)?;
+    out.c1.mul_rns_scalar_assign(ring, &residues)?;
+    Ok(out)
+}
+
+/// `a + c * b` where `a` is at a large (product) scale: `b` is multiplied by the integer
+/// `round(c * a.scale / b.scale)` and dropped to `a`'s level.
+fn add_scaled(
+    ev: &Evaluator<'_>,
+    a: &Ciphertext,
+    b: &Ciphertext,
+    c: f64,
+) -> Result<Ciphertext, CkksError> {
+    let b = ev.drop_to_level(b, a.level())?;
+    let k = libm::round(c * a.scale / b.scale);
+    let mut t = mul_int_f64(ev, &b, k)?;
+    t.scale = a.scale;
+    ev.add(a, &t)
+}
+
+/// `T_0..` of one input in the Chebyshev basis: `T_i` for `i <= g` and `T_{g 2^j}`.
+struct ChebBasis {
+    t: BTreeMap<usize, Ciphertext>,
+    g: usize,
+}
+
+impl ChebBasis {
+    fn new(ev: &Evaluator<'_>, y: &Ciphertext, deg: usize) -> Result<Self, CkksError> {
+        let (g, m) = split_degree(deg);
+        let mut t = BTreeMap::new();
+        t.insert(1usize, y.clone());
+        let need: Vec<usize> = (2..=g).chain((1..m).map(|j| g << j)).collect();
+        for i in need {
+            let v = Self::product(ev, &t, i)?;
+            t.insert(i, v);
+        }
+        Ok(Self { t, g })
+    }
+
+    /// `T_i = 2 T_a T_b - T_{a-b}` with `a = ceil(i/2)`, `b = floor(i/2)`.
+    fn product(
+        ev: &Evaluator<'_>,
+        t: &BTreeMap<usize, Ciphertext>,
+        i: usize,
+    ) -> Result<Ciphertext, CkksError> {
+        let (a, b) = (i.div_ceil(2), i / 2);
+        let (ta, tb) = (&t[&a], &t[&b]);
+        let prod = ev.mul_relin(ta, tb)?;
+        let mut two = mul_int_f64(ev, &prod, 2.0)?;
+        two.scale = prod.scale;
+        let sum = if a == b {
+            ev.add_const(&two, Complex::from_real(-1.0))?
+        } else {
+            add_scaled(ev, &two, &t[&(a - b)], -1.0)?
+        };
+        ev.rescale(&sum)
+    }
+
+    /// `sum c_k T_k` at level `l + 1` and scale `s * q_{l+1}` (before the final rescale).
+    fn eval_pre(
+        &self,
+        ev: &Evaluator<'_>,
+        c: &[f64],
+        l: usize,
+        s: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        let q = ev.context().params().q();
+        let target = s * q[l + 1] as f64;
+        let deg = c.len() - 1;
+        if deg < self.g {
+            return self.leaf(ev, c, l + 1, target);
+        }
+        // Largest giant power <= deg.
+        let mut big = self.g;
+        while big * 2 <= deg {
+            big *= 2;
+        }
+        // p = qp * T_big + r.
+        let mut qp = vec![0.0; deg - big + 1];
+        qp[0] = c[big];
+        for i in 1..qp.len() {
+            qp[i] = 2.0 * c[big + i];
+        }
+        let mut r: Vec<f64> = c[..big].to_vec();
+        for (i, &qi) in qp.iter().enumerate().skip(1) {
+            r[big - i] -= 0.5 * qi;
+        }
+        let tg = ev.drop_to_level(&self.t[&big], l + 1)?;
+        let qs = target / tg.scale;
+        let qc = self.eval(ev, &qp, l + 1, qs)?;
+        let mut prod = ev.mul_relin(&qc, &tg)?;
+        prod.scale = target;
+        let rc = self.eval_pre(ev, &r, l, s)?;
+        ev.add(&prod, &rc)
+    }
+
+    /// `sum c_k T_k` at level `l` and exactly scale `s`.
+    fn eval(
+        &self,
+        ev: &Evaluator<'_>,
+        c: &[f64],
+        l: usize,
+        s: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        let mut out = ev.rescale(&self.eval_pre(ev, c, l, s)?)?;
+        out.scale = s;
+        Ok(out)
+    }
+
+    /// `sum_{k < g} c_k T_k` (no rescale) at `level`, scale exactly `target`.
+    fn leaf(
+        &self,
+        ev: &Evaluator<'_>,
+        c: &[f64],
+        level: usize,
+        target: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        let mut acc: Option<Ciphertext> = None;
+        for (k, &ck) in c.iter().enumerate().skip(1) {
+            let tk = ev.drop_to_level(&self.t[&k], level)?;
+            let mut term = mul_int_f64(ev, &tk, libm::round(ck * target / tk.scale))?;
+            term.scale = target;
+            acc = Some(match acc {
+                None => term,
+                Some(a) => ev.add(&a, &term)?,
+            });
+        }
+        let mut acc = match acc {
+            Some(a) => a,
+            None => {
+                let t1 = ev.drop_to_level(&self.t[&1], level)?;
+                let mut z = mul_int_f64(ev, &t1, 0.0)?;
+                z.scale = target;
+                z
+            }
+        };
+        acc.scale = target;
+        if c[0] != 0.0 {
+            acc = ev.add_const(&acc, Complex::from_real(c[0]))?;
+        }
+        Ok(acc)
+    }
+}
+
+impl EvalModPoly {
+    /// Evaluates the bare Chebyshev interpolant (no double angle) at level `l`, scale `s`.
+    pub fn evaluate_chebyshev(
+        ev: &Evaluator<'_>,
+        y: &Ciphertext,
+        coeffs: &[f64],
+        l: usize,
+        s: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        let basis = ChebBasis::new(ev, y, coeffs.len() - 1)?;
+        basis.eval(ev, coeffs, l, s)
+    }
+}
