@@ -69,7 +69,17 @@ fn threads() -> Vec<usize> {
 
 fn method_on(m: &str) -> bool {
     let want = env_list("HETAL_MATMUL_METHODS");
-    want.is_empty() || want.iter().any(|w| w == m)
+    want.is_empty()
+        || want
+            .iter()
+            .any(|w| w == m || w.starts_with(&format!("{m}_")))
+}
+
+/// One part of a method (`diag_abt`, `diag_atb`, `diag_folded`): selected by
+/// its own name or by the method's.
+fn part_on(method: &str, part: &str) -> bool {
+    let want = env_list("HETAL_MATMUL_METHODS");
+    want.is_empty() || want.iter().any(|w| w == method || w == part)
 }
 
 /// Real values in [-1, 1].
@@ -287,21 +297,28 @@ fn oneshot() {
                 let ev = CkksEngine::new(&k.ctx, &k.keys).with_secret_key(&k.sk, [1; 32]);
                 let ops = MatrixOps::new(&ev, unit).expect("ops");
                 let x = operands(&ev, unit, shape, true);
-                ev.reset_counts();
-                let (d, _) = once(|| ops.diag_abt(&x.a, &x.w, AbtOutput::Tiled).expect("abt"));
-                eprintln!("{a}x{b}x{c} {t}t abt diag {d:?}: {}", ev.counts());
-                cells[0] = secs(d);
-                ev.reset_counts();
-                let (d, _) = once(|| ops.diag_atb(&x.y, &x.a, AtbVariant::ShiftLhs).expect("atb"));
-                eprintln!("{a}x{b}x{c} {t}t atb diag {d:?}: {}", ev.counts());
-                cells[3] = secs(d);
-                ev.reset_counts();
-                let (d, _) = once(|| {
-                    ops.diag_atb_folded(&x.y, &x.a, AtbVariant::ShiftLhs)
-                        .expect("atb")
-                });
-                eprintln!("{a}x{b}x{c} {t}t atb diag_folded {d:?}: {}", ev.counts());
-                cells[6] = secs(d);
+                if part_on("diag", "diag_abt") {
+                    ev.reset_counts();
+                    let (d, _) = once(|| ops.diag_abt(&x.a, &x.w, AbtOutput::Tiled).expect("abt"));
+                    eprintln!("{a}x{b}x{c} {t}t abt diag {d:?}: {}", ev.counts());
+                    cells[0] = secs(d);
+                }
+                if part_on("diag", "diag_atb") {
+                    ev.reset_counts();
+                    let (d, _) =
+                        once(|| ops.diag_atb(&x.y, &x.a, AtbVariant::ShiftLhs).expect("atb"));
+                    eprintln!("{a}x{b}x{c} {t}t atb diag {d:?}: {}", ev.counts());
+                    cells[3] = secs(d);
+                }
+                if part_on("diag", "diag_folded") {
+                    ev.reset_counts();
+                    let (d, _) = once(|| {
+                        ops.diag_atb_folded(&x.y, &x.a, AtbVariant::ShiftLhs)
+                            .expect("atb")
+                    });
+                    eprintln!("{a}x{b}x{c} {t}t atb diag_folded {d:?}: {}", ev.counts());
+                    cells[6] = secs(d);
+                }
             }
             if method_on("colmajor") {
                 let k = keys(t, &colmajor_plan(unit, c));
