@@ -275,6 +275,22 @@ impl Params {
         )
     }
 
+    /// **Insecure**, tests only: [`Self::boot_n16`]'s chain (so 9 levels at scale 2^42
+    /// after a bootstrap, what encrypted training needs) at N = 2^12, for end-to-end
+    /// training tests in CI.
+    pub fn insecure_train_n12() -> Self {
+        Self::preset_groups(
+            "insecure_train_N12",
+            12,
+            &[(48, 1), (42, 12), (58, 14)],
+            60,
+            6,
+            5,
+            42,
+            false,
+        )
+    }
+
     /// **Insecure**, tests only: like [`Self::insecure_boot_n12`] at N = 2^11.
     pub fn insecure_boot_n11() -> Self {
         Self::preset_groups(
