@@ -275,6 +275,22 @@ impl Params {
         )
     }
 
+    /// **Insecure**, tests only: [`Self::boot_n16`]'s chain (so 9 levels at scale 2^42
+    /// after a bootstrap, what encrypted training needs) at N = 2^12, for end-to-end
+    /// training tests in CI.
+    pub fn insecure_train_n12() -> Self {
+        Self::preset_groups(
+            "insecure_train_N12",
+            12,
+            &[(48, 1), (42, 12), (58, 14)],
+            60,
+            6,
+            5,
+            42,
+            false,
+        )
+    }
+
     /// **Insecure**, tests only: like [`Self::insecure_boot_n12`] at N = 2^11.
     pub fn insecure_boot_n11() -> Self {
         Self::preset_groups(
@@ -307,6 +323,12 @@ impl Params {
     /// **Insecure**, tests only: N = 2^12, 7 levels, dnum 4.
     pub fn insecure_n12() -> Self {
         Self::preset("insecure_N12", 12, 50, 7, 50, 2, 4, false)
+    }
+
+    /// **Insecure**, tests only: N = 2^12, 45 levels at scale 2^40, dnum 10: deep
+    /// enough for a whole softmax (up to 8 classes) without bootstrapping.
+    pub fn insecure_n12_deep() -> Self {
+        Self::preset("insecure_N12_deep", 12, 50, 45, 50, 6, 10, false)
     }
 
     /// **Insecure**, tests only: N = 2^11, 4 levels, dnum 2.
