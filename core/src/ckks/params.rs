@@ -325,6 +325,12 @@ impl Params {
         Self::preset("insecure_N12", 12, 50, 7, 50, 2, 4, false)
     }
 
+    /// **Insecure**, tests only: N = 2^12, 45 levels at scale 2^40, dnum 10: deep
+    /// enough for a whole softmax (up to 8 classes) without bootstrapping.
+    pub fn insecure_n12_deep() -> Self {
+        Self::preset("insecure_N12_deep", 12, 50, 45, 50, 6, 10, false)
+    }
+
     /// **Insecure**, tests only: N = 2^11, 4 levels, dnum 2.
     pub fn insecure_n11() -> Self {
         Self::preset("insecure_N11", 11, 50, 4, 50, 3, 2, false)
