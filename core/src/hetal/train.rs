@@ -49,6 +49,13 @@ use crate::slots::{Complex, Leveled, OpCounts, SlotError, SlotOps};
 pub enum TrainError {
     /// A slot operation failed (levels, scales, keys).
     Slot(SlotError),
+    /// A slot operation failed inside a named stage of the step.
+    Stage {
+        /// The stage (`softmax`, `refresh P - Y`, `refresh gradient`, `refresh weights`, ...).
+        stage: &'static str,
+        /// What failed.
+        error: SlotError,
+    },
     /// A matrix operation failed (shapes, layouts).
     Linalg(LinalgError),
     /// The inputs do not fit together.
@@ -68,6 +75,7 @@ impl fmt::Display for TrainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Slot(e) => write!(f, "{e}"),
+            Self::Stage { stage, error } => write!(f, "{stage}: {error}"),
             Self::Linalg(e) => write!(f, "{e}"),
             Self::Shape(s) => write!(f, "training inputs: {s}"),
             Self::Levels { stage, need, have } => write!(
@@ -89,6 +97,17 @@ impl From<SlotError> for TrainError {
 impl From<LinalgError> for TrainError {
     fn from(e: LinalgError) -> Self {
         Self::Linalg(e)
+    }
+}
+
+fn stage(name: &'static str) -> impl Fn(SlotError) -> TrainError {
+    move |error| TrainError::Stage { stage: name, error }
+}
+
+fn restage(name: &'static str) -> impl Fn(TrainError) -> TrainError {
+    move |e| match e {
+        TrainError::Slot(error) => TrainError::Stage { stage: name, error },
+        other => other,
     }
 }
 
@@ -364,7 +383,8 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
             .blocks()
             .iter()
             .map(|b| self.softmax.apply(ev, &self.unscale(b)?))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>()
+            .map_err(stage("softmax"))?;
         rep.times.softmax = self.clock.seconds() - t;
 
         let t = self.clock.seconds();
@@ -372,7 +392,7 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         let need = self.atb_depth(d[0].level(), batch.x.level());
         if d[0].level() < need {
             let tb = self.clock.seconds();
-            d = self.refresh(&d, &mut rep)?;
+            d = self.refresh(&d, &mut rep).map_err(restage("refresh P - Y"))?;
             rep.times.bootstrap += self.clock.seconds() - tb;
         }
         let d = EncMatrix::from_blocks(*batch.y.layout(), d)?;
@@ -387,16 +407,18 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         let tb = self.clock.seconds();
         let low_g = g.level().min(state_level) < need + 1;
         if low_g && state_level > need && g.level() < state_level {
-            // Scale G to its (small) update term first: raw G sums `rows` terms
-            // and is far outside the bootstrap's range.
+            // Scale G into the bootstrap's range first: raw G sums `rows`
+            // terms. `|k G| <= lr / r` (|P - Y| <= 1, |x| <= 1), so dividing
+            // by the power of two `s >= 1.25 lr / r` leaves it in [-1, 1].
+            let s = weight_scale_for(self.cfg.lr / self.cfg.weight_scale);
             let scaled: Vec<E::Value> = g
                 .blocks()
                 .iter()
-                .map(|b| self.to_scale(b, k, b.level() - 1, ev.default_scale()))
+                .map(|b| self.to_scale(b, k / s, b.level() - 1, ev.default_scale()))
                 .collect::<Result<_, _>>()?;
-            let blocks = self.refresh(&scaled, &mut rep)?;
+            let blocks = self.refresh(&scaled, &mut rep).map_err(restage("refresh gradient"))?;
             g = EncMatrix::from_blocks(*g.layout(), blocks)?;
-            k = 1.0;
+            k = s;
         }
         rep.times.bootstrap += self.clock.seconds() - tb;
 
@@ -406,7 +428,7 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
 
         if st.u.level() < need {
             let tb = self.clock.seconds();
-            self.refresh_state(st, &mut rep)?;
+            self.refresh_state(st, &mut rep).map_err(restage("refresh weights"))?;
             rep.times.bootstrap += self.clock.seconds() - tb;
         }
         rep.ops = ev.counts().since(&before);
@@ -662,4 +684,16 @@ where
         times,
         steps_report: reports,
     })
+}
+
+/// The wide-domain softmax as the training step's row function: it places its
+/// own bootstraps for the input's level ([`super::softmax::Softmax::plan`]).
+impl<E: SlotOps> RowSoftmax<E> for super::softmax::Softmax {
+    fn depth(&self) -> usize {
+        super::softmax::Softmax::depth(self)
+    }
+
+    fn apply(&self, ev: &E, logits: &E::Value) -> Result<E::Value, SlotError> {
+        super::softmax::Softmax::apply(self, ev, logits)
+    }
 }
