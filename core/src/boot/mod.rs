@@ -208,13 +208,17 @@ impl Bootstrapper {
         }
         let mut stc = Vec::new();
         let mut s_cur = s_msg;
+        // The message leaves EvalMod at a large scale (small rescale noise) and comes down
+        // to the output scale evenly over the SlotToCoeff levels: one level shedding it all
+        // would encode its diagonals at a small scale, and their rounding would dominate.
+        let shed = libm::pow(out_scale / s_msg, 1.0 / stc_m.len() as f64);
         for (j, m) in stc_m.iter().enumerate() {
             let l = l_em - j;
             let ql = q[l] as f64;
             let pt = if j + 1 == stc_m.len() {
                 out_scale * ql / s_cur
             } else {
-                ql
+                ql * shed
             };
             s_cur = s_cur * pt / ql;
             stc.push(EncodedTransform::new(ctx, m, l, pt, bp.precompute)?);
