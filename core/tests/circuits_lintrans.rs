@@ -216,6 +216,22 @@ fn keys_levels_and_errors() {
         })
     );
     assert!(lt.encode(&sim(2 * n, 3), 3).is_err());
+    assert_eq!(
+        lt.encode(&s, 4).err(),
+        Some(SlotError::LevelTooHigh {
+            current: 3,
+            requested: 4
+        })
+    );
+    // A chosen plaintext scale sets the output scale exactly.
+    let target = 1.75 * s.default_scale();
+    let enc3 = lt
+        .encode_at_scale(&s, 3, target * s.modulus(3) as f64 / x.scale())
+        .unwrap();
+    let y = lt.apply(&s, &enc3, &x).unwrap();
+    assert!(((y.scale() - target) / target).abs() < 1e-15);
+    let want = lt.apply_f64(&s.decrypt(&x).unwrap());
+    assert!(max_err(&s.decrypt(&y).unwrap(), &want) < 1e-12);
     assert!(LinearTransform::new(n, [(1, vec![Complex::ONE; n - 1])]).is_err());
     // Offsets are taken modulo n and repeated ones add up; zero diagonals vanish.
     let lt = LinearTransform::new(

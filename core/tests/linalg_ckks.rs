@@ -88,12 +88,14 @@ fn check_shape(
 ) {
     let mut plan = RotationPlan::abt(unit, c, AbtOutput::Tiled);
     plan.extend(&RotationPlan::atb(unit, c, variant));
+    let sim_plan = plan.clone();
+    plan.extend(&RotationPlan::atb_folded(unit, c, variant));
     let s = setup(params, &plan);
     let ev = CkksEngine::new(&s.ctx, &s.keys).with_secret_key(&s.sk, [9; 32]);
     let p = s.ctx.params();
     let sim = SlotSim::new(SimParams::new(ev.slot_count(), p.q(), p.default_scale()))
         .unwrap()
-        .with_rotation_keys(plan.steps());
+        .with_rotation_keys(sim_plan.steps());
     let (top, scale) = (ev.max_level(), ev.default_scale());
 
     let am = matrix(a, b, 1);
@@ -146,6 +148,16 @@ fn check_shape(
     assert!(
         err < -15.0,
         "atb {a}x{b}x{c} {variant:?}: relative error 2^{err:.1}"
+    );
+
+    // The fused-fold variant: same product within noise.
+    let g = ops.diag_atb_folded(&ey, &ea, variant).unwrap();
+    let got = decrypt_matrix(&ev, &g).unwrap();
+    let err = rel_err_log2(&got, &atb_plain(&ym, &am, a, b, c));
+    println!("atb folded {a}x{b}x{c} {variant:?}: rel err 2^{err:.1}");
+    assert!(
+        err < -15.0,
+        "atb folded {a}x{b}x{c} {variant:?}: relative error 2^{err:.1}"
     );
 
     let sy = encrypt_matrix(&sim, &ym, lay_y, top - 2, scale).unwrap();

@@ -495,3 +495,94 @@ fn validation_loss_matches_plain_model() {
     assert!(validation_loss(&logits, 2, &[0, 2, 0]).is_none());
     assert!(validation_loss(&logits, 2, &[0, 1]).is_none());
 }
+
+#[test]
+fn block_layout_matrices_travel_and_convert() {
+    use hetal_core::linalg::{Tiling, UnitShape};
+    let mut f = fx();
+    // A 3 x 5 matrix in 2 x 4 blocks (8 slots): 2 x 2 blocks, one ciphertext each.
+    let unit = UnitShape::new(2, 4).unwrap();
+    let layout = Layout::Block {
+        unit,
+        tiling: Tiling::None,
+    };
+    let bl = layout.block_layout(3, 5).unwrap();
+    let values: Vec<f64> = (0..15).map(|v| f64::from(v) / 16.0).collect();
+    let scale = f.ctx.params().default_scale();
+    let cts: Vec<Ciphertext> = bl
+        .pack(&values)
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let pt = f.ctx.encode_real(v, 8, 0, scale).unwrap();
+            f.ctx.encrypt_sk(&f.sk, &pt, &mut f.rng).unwrap()
+        })
+        .collect();
+    assert_eq!(cts.len(), 4);
+    let m = EncMatrix {
+        rows: 3,
+        cols: 5,
+        layout,
+        cts,
+    };
+    m.check().unwrap();
+    let msg = ServerMsg::FinalModel {
+        epochs: 1,
+        best_epoch: 1,
+        weights: m.clone(),
+    };
+    let bytes = codec::encode_server_message(&f.ctx, &msg);
+    assert_eq!(codec::decode_server_message(&f.ctx, &bytes).unwrap(), msg);
+    // To the trainer's type and back.
+    let lin = m.clone().into_blocks().unwrap();
+    assert_eq!(*lin.layout(), bl);
+    let back = EncMatrix::from_blocks(lin);
+    assert_eq!(back, m);
+    // Decrypts to the values through the block layout.
+    let slots: Vec<Vec<f64>> = back
+        .cts
+        .iter()
+        .map(|c| {
+            f.ctx
+                .decrypt_decode(&f.sk, c)
+                .unwrap()
+                .iter()
+                .map(|z| z.re)
+                .collect()
+        })
+        .collect();
+    for (a, b) in bl.unpack(&slots).unwrap().iter().zip(&values) {
+        assert!((a - b).abs() < 1e-6);
+    }
+
+    // Forged block fields: the offsets of the layout fields in a final-model message.
+    let at = BODY + 4 + 4 + 4 + 4 + 1;
+    let mut bad = bytes.clone();
+    bad[at..at + 4].copy_from_slice(&3u32.to_le_bytes());
+    assert_eq!(
+        codec::decode_server_message(&f.ctx, &bad).unwrap_err(),
+        CodecError::InvalidValue("block shape")
+    );
+    let mut bad = bytes.clone();
+    bad[at + 8] = 7;
+    assert_eq!(
+        codec::decode_server_message(&f.ctx, &bad).unwrap_err(),
+        CodecError::InvalidValue("tiling")
+    );
+    // A vertical tiling whose period is below the rows is not a valid layout.
+    let mut bad = bytes.clone();
+    bad[at + 8] = 1;
+    bad[at + 9..at + 13].copy_from_slice(&2u32.to_le_bytes());
+    assert_eq!(
+        codec::decode_server_message(&f.ctx, &bad).unwrap_err(),
+        CodecError::InvalidValue("ciphertext count of a matrix")
+    );
+    // Blocks that are not one ciphertext each (4 x 4 blocks of 8-slot ciphertexts).
+    let mut bad = bytes;
+    bad[at + 4..at + 8].copy_from_slice(&4u32.to_le_bytes());
+    bad[at..at + 4].copy_from_slice(&4u32.to_le_bytes());
+    assert_eq!(
+        codec::decode_server_message(&f.ctx, &bad).unwrap_err(),
+        CodecError::InvalidValue("ciphertext count of a matrix")
+    );
+}

@@ -437,3 +437,177 @@ pub fn predict(
         acc
     }))
 }
+
+/// Inputs of `hetal client`.
+pub struct ClientArgs {
+    /// Server address.
+    pub connect: String,
+    /// Key directory (secret, public and evaluation keys).
+    pub keys: PathBuf,
+    /// The encrypted data set from `hetal encrypt`.
+    pub data: PathBuf,
+    /// The client state from `hetal encrypt`.
+    pub state: PathBuf,
+    /// Where to write the encrypted model.
+    pub out: PathBuf,
+    /// Directory for report.json and curve.svg, if wanted.
+    pub report: Option<PathBuf>,
+    /// Hyper-parameters.
+    pub config: hetal_core::hetal::protocol::TrainConfig,
+    /// Frame limit for what the server sends.
+    pub max_frame: u64,
+}
+
+/// `hetal client`: the client side of a training session over TCP. Sends the keys
+/// (public and evaluation only) and the encrypted data, decides early stopping on the
+/// decrypted validation logits, and writes the encrypted model of the best epoch.
+pub fn client(
+    a: &ClientArgs,
+    allowed: &Allowed,
+    log: &mut dyn FnMut(&str),
+) -> Result<(), CliError> {
+    use crate::session::run_client;
+    use crate::transport::TcpTransport;
+    use hetal_core::hetal::protocol::Hello;
+
+    if a.out.is_dir() {
+        return Err(CliError::at(&a.out, "is a directory, expected a file path"));
+    }
+    if !a.config.is_valid() {
+        return Err(CliError::msg(
+            "invalid training configuration: need lr > 0, 0 <= momentum < 1, 1 <= epochs <= 10000",
+        ));
+    }
+    let (ctx, data) = load_dataset(allowed, &a.data)?;
+    let kp = KeyPaths::in_dir(&a.keys);
+    let (pk_ctx, pk) = keys::load_public_key(allowed, &kp.public)?;
+    if codec::fingerprint(pk_ctx.params()) != codec::fingerprint(ctx.params()) {
+        return Err(CliError::at(
+            &a.data,
+            format!(
+                "made for parameter set {}, the keys in {} are for {}",
+                ctx.params().name(),
+                a.keys.display(),
+                pk_ctx.params().name()
+            ),
+        ));
+    }
+    let state = load_state(&ctx, &a.state)?;
+    if state.key_id != keys::key_id(&ctx, &pk) {
+        return Err(CliError::at(
+            &a.state,
+            format!(
+                "the data was encrypted under another key pair than {}",
+                kp.public.display()
+            ),
+        ));
+    }
+    if state.val_labels.len() as u64 != data.val_rows || state.classes != data.classes {
+        return Err(CliError::at(
+            &a.state,
+            format!(
+                "does not belong to {} (other validation rows or classes)",
+                a.data.display()
+            ),
+        ));
+    }
+    let sk = keys::load_secret_key(&ctx, &kp.secret)?;
+    let mut rng = os_rng()?;
+    if !keys::check_pair(&ctx, &sk, &pk, &mut rng) {
+        return Err(CliError::at(
+            &kp.secret,
+            format!("is not the secret key of {}", kp.public.display()),
+        ));
+    }
+    let evk = keys::load_eval_keys(&ctx, &kp.eval)?;
+    // Fail on an unwritable output before the (long) session, not after it.
+    let mut probe = Outputs::new();
+    probe.stage(&a.out, b"", false)?;
+    drop(probe);
+
+    let stream = std::net::TcpStream::connect(&a.connect)
+        .map_err(|e| CliError::msg(format!("cannot connect to {}: {e}", a.connect)))?;
+    let mut t = TcpTransport::new(stream, a.max_frame, None)
+        .map_err(|e| CliError::msg(format!("{}: {e}", a.connect)))?;
+    log(&format!(
+        "connected to {}; sending keys and {} encrypted batches",
+        a.connect,
+        data.train.len()
+    ));
+    let (train_rows, val_rows) = (data.train_rows, data.val_rows);
+    let mut config = a.config.clone();
+    config.batch = data.train.first().map_or(1, |b| b.x.rows);
+    let start = std::time::Instant::now();
+    let outcome = run_client(
+        &mut t,
+        &ctx,
+        &sk,
+        Hello {
+            public_key: pk,
+            keys: evk,
+        },
+        data,
+        config,
+        &state,
+        &mut |e| {
+            log(&format!(
+                "epoch {}: validation loss {:.4}, accuracy {:.4} ({:.1} s)",
+                e.epoch,
+                e.val_loss,
+                e.val_acc,
+                e.time.as_secs_f64()
+            ))
+        },
+    )?;
+    let msg = ServerMsg::FinalModel {
+        epochs: outcome.epochs,
+        best_epoch: outcome.best_epoch,
+        weights: outcome.weights,
+    };
+    let mut out = Outputs::new();
+    out.stage(&a.out, &codec::encode_server_message(&ctx, &msg), false)?;
+    if let Some(dir) = &a.report {
+        let report = crate::report::Report {
+            mode: "encrypted".into(),
+            preset: ctx.params().name().into(),
+            dataset: a.data.display().to_string(),
+            rows: [train_rows as usize, val_rows as usize, 0],
+            dim: state.dim as usize,
+            classes: state.classes as usize,
+            lr: a.config.lr,
+            momentum: a.config.momentum,
+            batch: a.config.batch as usize,
+            max_epochs: a.config.epochs as usize,
+            patience: a.config.patience as usize,
+            epochs: outcome
+                .history
+                .iter()
+                .map(|e| crate::report::EpochPoint {
+                    epoch: e.epoch as usize,
+                    val_loss: e.val_loss,
+                    val_acc: e.val_acc,
+                    seconds: e.time.as_secs_f64(),
+                })
+                .collect(),
+            best_epoch: outcome.best_epoch as usize,
+            test_acc_plain: f64::NAN,
+            test_acc_encrypted: None,
+            total_seconds: start.elapsed().as_secs_f64(),
+        };
+        let json = serde_json::to_string_pretty(&report.to_json())
+            .map_err(|e| CliError::msg(format!("report: {e}")))?;
+        let svg = report
+            .curve_svg()
+            .map_err(|e| CliError::msg(format!("curve: {e}")))?;
+        out.stage(&dir.join("report.json"), json.as_bytes(), false)?;
+        out.stage(&dir.join("curve.svg"), svg.as_bytes(), false)?;
+    }
+    out.commit()?;
+    log(&format!(
+        "trained {} epochs, kept epoch {} -> {}",
+        outcome.epochs,
+        outcome.best_epoch,
+        a.out.display()
+    ));
+    Ok(())
+}

@@ -307,8 +307,14 @@ pub fn decrypt_matrix(
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CliError::msg(format!("decryption failed: {e}")))?;
+    let (rows, cols) = (m.rows as usize, m.cols as usize);
     match m.layout {
-        Layout::RowMajor => unpack_row_major(&slots, m.rows as usize, m.cols as usize)
+        Layout::RowMajor => unpack_row_major(&slots, rows, cols)
             .ok_or_else(|| CliError::msg("encrypted matrix has too few ciphertexts")),
+        Layout::Block { .. } => m
+            .layout
+            .block_layout(rows, cols)
+            .and_then(|l| l.unpack(&slots).ok())
+            .ok_or_else(|| CliError::msg("encrypted matrix does not fit its block layout")),
     }
 }

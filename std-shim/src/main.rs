@@ -137,6 +137,49 @@ enum Command {
         out: Option<PathBuf>,
     },
 
+    /// Train on the encrypted data with a server (`hetal serve`) over TCP: sends the public
+    /// and evaluation keys and data.enc, decrypts each epoch's validation logits to decide
+    /// early stopping, and writes the encrypted model of the best epoch (decrypt it with
+    /// `hetal decrypt`). The secret key never leaves this process.
+    ///
+    /// Example: `hetal client --connect 127.0.0.1:7878 --keys keys --data data.enc --state
+    /// client.state --out model.enc --report .`
+    Client {
+        /// Server address.
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        connect: String,
+        /// Key directory (secret.key, public.key, eval.keys).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The encrypted data set from `hetal encrypt`.
+        #[arg(long)]
+        data: PathBuf,
+        /// The client.state from `hetal encrypt`.
+        #[arg(long)]
+        state: PathBuf,
+        /// Output: the encrypted model.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write report.json and curve.svg into this directory.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Learning rate.
+        #[arg(long, default_value_t = 3.0)]
+        lr: f64,
+        /// Nesterov momentum.
+        #[arg(long, default_value_t = 0.9)]
+        momentum: f64,
+        /// Epoch cap.
+        #[arg(long, default_value_t = 100)]
+        epochs: u32,
+        /// Stop after this many epochs without a better validation loss (0 = never).
+        #[arg(long, default_value_t = 3)]
+        patience: u32,
+        /// Largest message accepted from the server, in MiB.
+        #[arg(long, default_value_t = 1024)]
+        max_frame_mib: u64,
+    },
+
     /// Run the demo on the embedded data set (Fashion-MNIST features, 64-d, 10 classes)
     /// and write report.json and curve.svg.
     ///
@@ -232,6 +275,39 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 ));
             }
         }
+        Command::Client {
+            connect,
+            keys,
+            data,
+            state,
+            out,
+            report,
+            lr,
+            momentum,
+            epochs,
+            patience,
+            max_frame_mib,
+        } => commands::client(
+            &commands::ClientArgs {
+                connect,
+                keys,
+                data,
+                state,
+                out,
+                report,
+                config: hetal_core::hetal::protocol::TrainConfig {
+                    lr,
+                    momentum,
+                    epochs,
+                    patience,
+                    // Informative for the server: the batches were fixed by `encrypt`.
+                    batch: 1,
+                },
+                max_frame: max_frame_mib.saturating_mul(1 << 20),
+            },
+            &allowed,
+            &mut |m| log(m),
+        )?,
         Command::Demo {
             plain,
             out,

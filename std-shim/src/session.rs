@@ -23,11 +23,47 @@ use crate::files::CliError;
 use crate::keys::decrypt_matrix;
 use crate::transport::{TcpTransport, Transport, TransportError};
 
-/// What the server loop needs from the encrypted trainer.
-///
-/// The server calls [`EpochTrainer::epoch`] once per epoch, sends the returned
-/// validation logits, and calls [`EpochTrainer::weights`] when the client says the
-/// epoch improved (the copy it keeps is what [`ServerMsg::FinalModel`] returns).
+/// Everything the client sent, handed to the encrypted training.
+pub struct TrainJob<'a> {
+    /// The parameter set's context (rayon executor installed).
+    pub ctx: &'a Arc<CkksContext>,
+    /// The client's public key.
+    pub public_key: PublicKey,
+    /// The client's evaluation keys.
+    pub keys: EvaluationKeys,
+    /// The encrypted data set (batches in the order to use them every epoch).
+    pub data: EncryptedDataset,
+    /// Hyper-parameters.
+    pub config: TrainConfig,
+}
+
+/// What the encrypted training returns.
+pub struct TrainResult {
+    /// The weights of the best epoch (`classes x features`), or the last epoch's if
+    /// none improved.
+    pub weights: EncMatrix,
+    /// Epochs run.
+    pub epochs: u32,
+    /// The epoch of `weights` (0 if none improved).
+    pub best_epoch: u32,
+}
+
+/// The client, as the trainer sees it: after epoch `e`, the validation logits (one
+/// `rows x classes` matrix per validation matrix of the data set, in order) go in and
+/// the client's decision comes out. An `Err` means the session is over (the client
+/// left or misbehaved): the trainer should return at once.
+pub type Validate<'a> = dyn FnMut(u32, Vec<EncMatrix>) -> Result<Decision, String> + 'a;
+
+/// The encrypted training as the server runs it: trains on `job` for at most
+/// `job.config.epochs` epochs, calls `validate` after each epoch, keeps the weights
+/// of every epoch the client says improved, stops when it says stop, and reports
+/// progress through `events`. This is the one function the training layer provides
+/// (see [`epoch_trainer`] for an adapter from a per-epoch trainer).
+pub type TrainFn = dyn Fn(TrainJob<'_>, &mut Validate<'_>, &mut dyn FnMut(ServerEvent)) -> Result<TrainResult, String>
+    + Send
+    + Sync;
+
+/// A trainer driven one epoch at a time (see [`epoch_trainer`]).
 pub trait EpochTrainer {
     /// Runs one epoch over every training batch (in the uploaded order) and returns
     /// the validation logits: one `rows x classes` matrix per validation matrix of the
@@ -37,7 +73,7 @@ pub trait EpochTrainer {
     fn weights(&self) -> Result<EncMatrix, String>;
 }
 
-/// Builds the trainer for one session from what the client sent.
+/// Builds a per-epoch trainer for one session from what the client sent.
 pub type TrainerFactory = dyn Fn(
         &Arc<CkksContext>,
         &PublicKey,
@@ -47,6 +83,46 @@ pub type TrainerFactory = dyn Fn(
     ) -> Result<Box<dyn EpochTrainer>, String>
     + Send
     + Sync;
+
+/// A [`TrainFn`] from a per-epoch trainer: epochs until the client stops or the cap,
+/// keeping the weights of improved epochs.
+pub fn epoch_trainer(factory: Box<TrainerFactory>) -> Box<TrainFn> {
+    Box::new(
+        move |job: TrainJob<'_>,
+              validate: &mut Validate<'_>,
+              events: &mut dyn FnMut(ServerEvent)| {
+            let cap = job.config.epochs;
+            let mut tr = factory(job.ctx, &job.public_key, job.keys, job.data, &job.config)?;
+            let (mut best, mut best_epoch) = (None, 0);
+            for epoch in 1..=cap {
+                let start = Instant::now();
+                let logits =
+                    tr.epoch(&mut |step, steps| events(ServerEvent::Step { epoch, step, steps }))?;
+                events(ServerEvent::Epoch {
+                    epoch,
+                    time: start.elapsed(),
+                });
+                let d = validate(epoch, logits)?;
+                if d.improved {
+                    best = Some(tr.weights()?);
+                    best_epoch = epoch;
+                }
+                if d.stop || epoch == cap {
+                    let weights = match best {
+                        Some(w) => w,
+                        None => tr.weights()?,
+                    };
+                    return Ok(TrainResult {
+                        weights,
+                        epochs: epoch,
+                        best_epoch,
+                    });
+                }
+            }
+            Err("no epoch to run".into())
+        },
+    )
+}
 
 /// Progress events of a server session (for progress bars and logs).
 #[derive(Clone, Debug)]
@@ -104,110 +180,137 @@ fn describe_codec(e: &CodecError, ctx: &CkksContext) -> String {
 pub fn serve_session(
     t: &mut dyn Transport,
     ctx: &Arc<CkksContext>,
-    factory: &TrainerFactory,
+    train: &TrainFn,
     events: &mut dyn FnMut(ServerEvent),
 ) -> Result<ServerSummary, CliError> {
     let mut order = ServerSession::new();
     let mut hello: Option<Hello> = None;
     let mut data: Option<EncryptedDataset> = None;
-    let mut trainer: Option<Box<dyn EpochTrainer>> = None;
-    let (mut epoch, mut max_epochs, mut best, mut best_epoch) = (0u32, 0u32, None, 0u32);
     loop {
-        let bytes = match t.recv() {
-            Ok(b) => b,
-            Err(TransportError::Closed) => {
-                return Err(CliError::msg("client closed the connection mid-session"));
-            }
-            Err(e) => return Err(server_error(t, ctx, e.to_string())),
-        };
-        let msg = codec::decode_client_message(ctx, &bytes)
-            .map_err(|e| server_error(t, ctx, describe_codec(&e, ctx)))?;
-        order
-            .accept(&msg)
-            .map_err(|e| server_error(t, ctx, e.to_string()))?;
+        let msg = recv_client(t, ctx, &mut order)?;
         events(ServerEvent::Received(msg.name()));
-        let reply = match msg {
-            ClientMsg::Hello(h) => {
-                hello = Some(*h);
-                ServerMsg::Ack
-            }
-            ClientMsg::Dataset(d) => {
-                data = Some(d);
-                ServerMsg::Ack
-            }
-            ClientMsg::Config(cfg) => {
-                let (Some(h), Some(d)) = (hello.take(), data.take()) else {
+        match msg {
+            ClientMsg::Hello(h) => hello = Some(*h),
+            ClientMsg::Dataset(d) => data = Some(d),
+            ClientMsg::Config(config) => {
+                let (Some(h), Some(data)) = (hello.take(), data.take()) else {
                     return Err(server_error(
                         t,
                         ctx,
                         "internal: keys or data missing".into(),
                     ));
                 };
-                max_epochs = cfg.epochs;
-                let tr = trainer
-                    .insert(factory(ctx, &h.public_key, h.keys, d, &cfg).map_err(|e| {
-                        server_error(t, ctx, format!("cannot start training: {e}"))
-                    })?);
-                run_epoch(t, ctx, tr.as_mut(), &mut epoch, events)?
-            }
-            ClientMsg::Decision(Decision { improved, stop }) => {
-                let Some(tr) = trainer.as_mut() else {
-                    return Err(server_error(t, ctx, "internal: no trainer".into()));
+                let cap = config.epochs;
+                let job = TrainJob {
+                    ctx,
+                    public_key: h.public_key,
+                    keys: h.keys,
+                    data,
+                    config,
                 };
-                if improved {
-                    best = Some(tr.weights().map_err(|e| server_error(t, ctx, e))?);
-                    best_epoch = epoch;
+                // The session's own failure (client gone, bad frame) is kept apart from
+                // the trainer's, which is reported to the client.
+                let mut failed: Option<CliError> = None;
+                let mut last = 0u32;
+                let result = train(
+                    job,
+                    &mut |epoch, logits| {
+                        let r = exchange_logits(t, ctx, &mut order, epoch, last, logits);
+                        last = epoch;
+                        r.map_err(|e| {
+                            let text = e.0.clone();
+                            failed = Some(e);
+                            text
+                        })
+                    },
+                    events,
+                );
+                if let Some(e) = failed {
+                    return Err(e);
                 }
-                if stop || epoch >= max_epochs {
-                    let weights = match best.take() {
-                        Some(w) => w,
-                        None => tr.weights().map_err(|e| server_error(t, ctx, e))?,
-                    };
-                    let msg = ServerMsg::FinalModel {
-                        epochs: epoch,
-                        best_epoch,
-                        weights,
-                    };
-                    t.send(&codec::encode_server_message(ctx, &msg))
-                        .map_err(|e| CliError::msg(e.to_string()))?;
-                    order.finish();
-                    return Ok(ServerSummary {
-                        epochs: epoch,
-                        best_epoch,
-                    });
+                let r =
+                    result.map_err(|e| server_error(t, ctx, format!("training failed: {e}")))?;
+                if r.epochs == 0 || r.epochs > cap || r.best_epoch > r.epochs {
+                    return Err(server_error(
+                        t,
+                        ctx,
+                        "internal: trainer returned an impossible epoch count".into(),
+                    ));
                 }
-                run_epoch(t, ctx, tr.as_mut(), &mut epoch, events)?
+                let msg = ServerMsg::FinalModel {
+                    epochs: r.epochs,
+                    best_epoch: r.best_epoch,
+                    weights: r.weights,
+                };
+                t.send(&codec::encode_server_message(ctx, &msg))
+                    .map_err(|e| CliError::msg(e.to_string()))?;
+                order.finish();
+                return Ok(ServerSummary {
+                    epochs: r.epochs,
+                    best_epoch: r.best_epoch,
+                });
             }
-        };
-        t.send(&codec::encode_server_message(ctx, &reply))
+            ClientMsg::Decision(_) => {
+                return Err(server_error(
+                    t,
+                    ctx,
+                    "protocol error: decision outside training".into(),
+                ));
+            }
+        }
+        t.send(&codec::encode_server_message(ctx, &ServerMsg::Ack))
             .map_err(|e| CliError::msg(e.to_string()))?;
     }
 }
 
-fn run_epoch(
+/// Receives, decodes and order-checks one client message; errors are sent back.
+fn recv_client(
     t: &mut dyn Transport,
     ctx: &CkksContext,
-    tr: &mut dyn EpochTrainer,
-    epoch: &mut u32,
-    events: &mut dyn FnMut(ServerEvent),
-) -> Result<ServerMsg, CliError> {
-    *epoch += 1;
-    let e = *epoch;
-    let start = Instant::now();
-    let logits = tr
-        .epoch(&mut |step, steps| {
-            events(ServerEvent::Step {
-                epoch: e,
-                step,
-                steps,
-            })
-        })
-        .map_err(|err| server_error(t, ctx, format!("training failed in epoch {e}: {err}")))?;
-    events(ServerEvent::Epoch {
-        epoch: e,
-        time: start.elapsed(),
-    });
-    Ok(ServerMsg::ValidationLogits { epoch: e, logits })
+    order: &mut ServerSession,
+) -> Result<ClientMsg, CliError> {
+    let bytes = match t.recv() {
+        Ok(b) => b,
+        Err(TransportError::Closed) => {
+            return Err(CliError::msg("client closed the connection mid-session"));
+        }
+        Err(e) => return Err(server_error(t, ctx, e.to_string())),
+    };
+    let msg = codec::decode_client_message(ctx, &bytes)
+        .map_err(|e| server_error(t, ctx, describe_codec(&e, ctx)))?;
+    order
+        .accept(&msg)
+        .map_err(|e| server_error(t, ctx, e.to_string()))?;
+    Ok(msg)
+}
+
+/// Sends one epoch's validation logits and waits for the client's decision.
+fn exchange_logits(
+    t: &mut dyn Transport,
+    ctx: &CkksContext,
+    order: &mut ServerSession,
+    epoch: u32,
+    last: u32,
+    logits: Vec<EncMatrix>,
+) -> Result<Decision, CliError> {
+    if epoch != last + 1 {
+        return Err(server_error(
+            t,
+            ctx,
+            format!("internal: trainer skipped from epoch {last} to {epoch}"),
+        ));
+    }
+    let msg = ServerMsg::ValidationLogits { epoch, logits };
+    t.send(&codec::encode_server_message(ctx, &msg))
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    match recv_client(t, ctx, order)? {
+        ClientMsg::Decision(d) => Ok(d),
+        m => Err(server_error(
+            t,
+            ctx,
+            format!("protocol error: expected decision, got {}", m.name()),
+        )),
+    }
 }
 
 /// Accepts connections one after another and serves each; a failed session is
@@ -216,7 +319,7 @@ fn run_epoch(
 pub fn serve_tcp(
     listener: &TcpListener,
     ctx: &Arc<CkksContext>,
-    factory: &TrainerFactory,
+    train: &TrainFn,
     max_frame: u64,
     sessions: Option<usize>,
     log: &mut dyn FnMut(&str),
@@ -241,7 +344,7 @@ pub fn serve_tcp(
             }
         };
         log(&format!("{peer}: connected"));
-        match serve_session(&mut t, ctx, factory, &mut |ev| {
+        match serve_session(&mut t, ctx, train, &mut |ev| {
             if let ServerEvent::Epoch { epoch, time } = ev {
                 log(&format!(
                     "{peer}: epoch {epoch} done in {:.1} s",

@@ -13,6 +13,8 @@ use hetal_core::hetal::protocol::ServerMsg;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
+mod common;
+
 const INSECURE: [&str; 2] = ["--insecure-test-preset", "insecure-n11"];
 
 fn hetal(args: &[&str]) -> Output {
@@ -40,6 +42,10 @@ struct Fixture {
     other_keys: PathBuf,
     /// Plaintext reference trained on the same rows, and its test accuracy.
     reference_acc: f64,
+    /// Its weights.
+    w: Vec<f64>,
+    /// The validation rows as the client prepares them.
+    val: Features,
 }
 
 /// A hand-made version-1 `.npy` file (header padded to 64 bytes).
@@ -141,6 +147,8 @@ fn fixture() -> &'static Fixture {
             keys,
             other_keys,
             reference_acc,
+            w: run.model.w.clone(),
+            val: f(&vax, &vay),
         }
     })
 }
@@ -733,4 +741,88 @@ fn bad_inputs_fail_cleanly() {
     }
     // keygen refused: the existing keys are untouched.
     assert_eq!(fs::read(f.keys.join("public.key")).unwrap(), good_pk);
+}
+
+#[test]
+fn client_binary_trains_against_a_tcp_server() {
+    let f = fixture();
+    let out = fresh("client");
+    run_ok(&encrypt_args(f, &out));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let train = common::scripted(f.w.clone(), f.val.clone());
+    let ctx = hetal::keys::context(hetal_core::ckks::Params::insecure_n11()).unwrap();
+    let server = std::thread::spawn(move || {
+        let mut log = Vec::new();
+        hetal::session::serve_tcp(
+            &listener,
+            &ctx,
+            train.as_ref(),
+            1 << 30,
+            Some(1),
+            &mut |m| log.push(m.to_string()),
+        )
+        .map(|_| log)
+    });
+    let s = |x: &Path| x.to_str().unwrap().to_string();
+    let model = out.join("model.enc");
+    let o = hetal(&[
+        INSECURE[0],
+        INSECURE[1],
+        "client",
+        "--connect",
+        &addr,
+        "--keys",
+        p(&f.keys),
+        "--data",
+        p(&out.join("data.enc")),
+        "--state",
+        p(&out.join("client.state")),
+        "--out",
+        p(&model),
+        "--report",
+        p(&out),
+        "--patience",
+        "2",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("epoch 6: validation loss"), "{err}");
+    assert!(err.contains("trained 6 epochs, kept epoch 4"), "{err}");
+    let log = server.join().unwrap().unwrap();
+    assert!(
+        log.last()
+            .unwrap()
+            .contains("session finished (6 epochs, model of epoch 4)")
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        (report["epochs_run"].as_u64(), report["best_epoch"].as_u64()),
+        (Some(6), Some(4))
+    );
+    // Epoch 4's weights are the reference's (schedule 1.0): same test accuracy.
+    run_ok(&[
+        INSECURE[0].into(),
+        INSECURE[1].into(),
+        "decrypt".into(),
+        "--keys".into(),
+        s(&f.keys),
+        "--state".into(),
+        s(&out.join("client.state")),
+        "--model".into(),
+        s(&model),
+        "--out".into(),
+        s(&out.join("model.bin")),
+    ]);
+    let stdout = run_ok(&[
+        "predict".into(),
+        "--model".into(),
+        s(&out.join("model.bin")),
+        "--x".into(),
+        s(&f.dir.join("test_x.npy")),
+        "--y".into(),
+        s(&f.dir.join("test_y.npy")),
+    ]);
+    assert_eq!(stdout.trim(), format!("accuracy: {:.4}", f.reference_acc));
 }

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use hetal::keys::{decrypt_matrix, encrypt_matrix};
-use hetal::session::{EpochTrainer, TrainerFactory, run_client, serve_session, serve_tcp};
+use hetal::session::{TrainFn, run_client, serve_session, serve_tcp};
 use hetal::transport::{MemTransport, TcpTransport, Transport, read_frame};
 use hetal_core::ckks::{CkksContext, Params};
 use hetal_core::codec;
@@ -19,8 +19,8 @@ use hetal_core::rlwe::{PublicKey, SecretKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-/// Weight multiplier per epoch: the validation loss falls to epoch 4 and rises after.
-const SCHEDULE: [f64; 10] = [0.25, 0.5, 0.75, 1.0, 0.75, 0.5, 0.25, 0.1, 0.05, 0.0];
+mod common;
+use common::SCHEDULE;
 
 struct Setup {
     ctx: Arc<CkksContext>,
@@ -64,94 +64,8 @@ fn setup() -> Setup {
     }
 }
 
-/// The stand-in trainer: weights `SCHEDULE[e] * w`, validation logits computed from the
-/// plaintext validation rows it was handed, both encrypted under the client's key.
-struct Scripted {
-    ctx: Arc<CkksContext>,
-    pk: PublicKey,
-    w: Vec<f64>,
-    val: Features,
-    epoch: usize,
-    steps: usize,
-    rng: ChaCha20Rng,
-}
-
-impl Scripted {
-    fn current(&self) -> Vec<f64> {
-        let s = SCHEDULE[self.epoch - 1];
-        self.w.iter().map(|v| v * s).collect()
-    }
-}
-
-impl EpochTrainer for Scripted {
-    fn epoch(&mut self, progress: &mut dyn FnMut(usize, usize)) -> Result<Vec<EncMatrix>, String> {
-        self.epoch += 1;
-        (1..=self.steps).for_each(|s| progress(s, self.steps));
-        let model = plain::Model {
-            w: self.current(),
-            cols: self.val.cols,
-            classes: self.val.classes,
-        };
-        let mut z = vec![0.0; self.val.classes];
-        let mut out = Vec::new();
-        // Two validation chunks of 32 and 8 rows, as uploaded.
-        for rows in [0..32, 32..40] {
-            let mut logits = Vec::new();
-            for r in rows.clone() {
-                model.logits(self.val.row(r), &mut z);
-                logits.extend_from_slice(&z);
-            }
-            out.push(
-                encrypt_matrix(
-                    &self.ctx,
-                    &self.pk,
-                    &logits,
-                    rows.len(),
-                    self.val.classes,
-                    &mut self.rng,
-                )
-                .map_err(|e| e.to_string())?,
-            );
-        }
-        Ok(out)
-    }
-
-    fn weights(&self) -> Result<EncMatrix, String> {
-        let mut rng = ChaCha20Rng::seed_from_u64(self.epoch as u64);
-        encrypt_matrix(
-            &self.ctx,
-            &self.pk,
-            &self.current(),
-            self.val.classes,
-            self.val.cols,
-            &mut rng,
-        )
-        .map_err(|e| e.to_string())
-    }
-}
-
-fn factory(s: &Setup) -> Box<TrainerFactory> {
-    let (w, val) = (s.w.clone(), s.val.clone());
-    Box::new(
-        move |ctx: &Arc<CkksContext>,
-              pk: &PublicKey,
-              _keys,
-              data: EncryptedDataset,
-              cfg: &TrainConfig| {
-            if data.val_rows != 40 || data.classes != 10 || cfg.epochs == 0 {
-                return Err("unexpected data set".to_string());
-            }
-            Ok(Box::new(Scripted {
-                ctx: ctx.clone(),
-                pk: pk.clone(),
-                w: w.clone(),
-                val: val.clone(),
-                epoch: 0,
-                steps: data.train.len(),
-                rng: ChaCha20Rng::seed_from_u64(3),
-            }) as Box<dyn EpochTrainer>)
-        },
-    )
+fn factory(s: &Setup) -> Box<TrainFn> {
+    common::scripted(s.w.clone(), s.val.clone())
 }
 
 /// Keys, encrypted data and state as `hetal encrypt` would make them.

@@ -24,7 +24,8 @@
 //! # Level and scale contract
 //!
 //! [`LinearTransform::encode`] encodes the diagonals at a level `l` with the
-//! scale `q_l`. [`LinearTransform::apply`] drops `x` to `l` if it is higher,
+//! scale `q_l` ([`LinearTransform::encode_at_scale`] takes any scale, and the
+//! output scale follows: `x.scale * plain_scale / q_l`). [`LinearTransform::apply`] drops `x` to `l` if it is higher,
 //! multiplies, sums (giant rotations happen before the rescale, so their
 //! key-switching noise is divided by `q_l` too) and rescales once: the result
 //! is at level `l - 1` with exactly `x`'s scale. Costs per application:
@@ -271,11 +272,35 @@ impl LinearTransform {
         Self::new(n, out)
     }
 
-    /// Encodes the pre-rotated diagonals at `level` with the scale `q_level`.
+    /// Encodes the pre-rotated diagonals at `level` with the scale `q_level`,
+    /// so [`Self::apply`] returns `x`'s scale.
     pub fn encode<E: SlotOps>(
         &self,
         ev: &E,
         level: usize,
+    ) -> Result<EncodedTransform<E::Plain>, SlotError> {
+        if level == 0 {
+            return Err(SlotError::LevelExhausted {
+                op: "lintrans::encode",
+            });
+        }
+        if level > ev.max_level() {
+            return Err(SlotError::LevelTooHigh {
+                current: ev.max_level(),
+                requested: level,
+            });
+        }
+        self.encode_at_scale(ev, level, ev.modulus(level) as f64)
+    }
+
+    /// Encodes the diagonals at `level` with the scale `plain_scale`: the
+    /// output of [`Self::apply`] then has the scale `x.scale * plain_scale / q_level`
+    /// (e.g. to land on the scale the next step wants without a `set_scale`).
+    pub fn encode_at_scale<E: SlotOps>(
+        &self,
+        ev: &E,
+        level: usize,
+        plain_scale: f64,
     ) -> Result<EncodedTransform<E::Plain>, SlotError> {
         if ev.slot_count() != self.slots {
             return Err(SlotError::InvalidParams(
@@ -291,7 +316,7 @@ impl LinearTransform {
             return Err(SlotError::EmptyInput);
         }
         let (n, n1) = (self.slots, self.baby);
-        let scale = ev.modulus(level) as f64;
+        let scale = plain_scale;
         let mut babies: Vec<usize> = self.diags.keys().map(|&k| k % n1).collect();
         babies.sort_unstable();
         babies.dedup();

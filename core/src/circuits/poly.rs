@@ -37,9 +37,11 @@
 //! from) are computed, so odd or even polynomials (see [`Polynomial::chop`])
 //! cost about half the baby steps.
 //!
-//! Relinearization is not deferred: with balanced splits every leaf needs its
-//! own relinearization, so deferring the baby steps' relinearizations would not
-//! reduce the count (each leaf would relinearize instead).
+//! Relinearization is not deferred: deferring the baby steps' and giant
+//! products' relinearizations to the next product would save at most the
+//! number of top-half baby powers minus one (2 of 18 at degree 63), and the
+//! CKKS engine has no degree-2 ciphertexts (its `mul_no_relin` relinearizes),
+//! so it would save nothing there.
 //!
 //! # Example
 //!

@@ -21,6 +21,7 @@ use crate::hetal::protocol::{
     ClientMsg, ClientState, Decision, EncMatrix, EncryptedDataset, Hello, Layout, MAX_COLS,
     MAX_ERROR_TEXT, PlainModel, ServerMsg, TrainBatch, TrainConfig,
 };
+use crate::linalg::{Tiling, UnitShape};
 use crate::rlwe::PublicKey;
 
 const HELLO: u8 = 1;
@@ -39,7 +40,18 @@ const MATRIX_HEAD: usize = 4 + 4 + 1 + 4;
 fn write_matrix(out: &mut Vec<u8>, m: &EncMatrix) {
     out.extend_from_slice(&m.rows.to_le_bytes());
     out.extend_from_slice(&m.cols.to_le_bytes());
-    out.push(m.layout as u8);
+    out.push(m.layout.tag());
+    if let Layout::Block { unit, tiling } = m.layout {
+        out.extend_from_slice(&(unit.s0 as u32).to_le_bytes());
+        out.extend_from_slice(&(unit.s1 as u32).to_le_bytes());
+        let (tag, period) = match tiling {
+            Tiling::None => (0u8, 0usize),
+            Tiling::Vertical { period } => (1, period),
+            Tiling::Horizontal { period } => (2, period),
+        };
+        out.push(tag);
+        out.extend_from_slice(&(period as u32).to_le_bytes());
+    }
     out.extend_from_slice(&(m.cts.len() as u32).to_le_bytes());
     m.cts.iter().for_each(|c| write_ciphertext_body(out, c));
 }
@@ -47,7 +59,23 @@ fn write_matrix(out: &mut Vec<u8>, m: &EncMatrix) {
 fn read_matrix(r: &mut Reader<'_>, ctx: &CkksContext) -> Result<EncMatrix, CodecError> {
     let rows = r.u32()?;
     let cols = r.u32()?;
-    let layout = Layout::from_u8(r.u8()?).ok_or(CodecError::InvalidValue("layout"))?;
+    let layout = match r.u8()? {
+        0 => Layout::RowMajor,
+        1 => {
+            let (s0, s1) = (r.u32()? as usize, r.u32()? as usize);
+            let unit =
+                UnitShape::new(s0, s1).map_err(|_| CodecError::InvalidValue("block shape"))?;
+            let (tag, period) = (r.u8()?, r.u32()? as usize);
+            let tiling = match (tag, period) {
+                (0, 0) => Tiling::None,
+                (1, p) => Tiling::Vertical { period: p },
+                (2, p) => Tiling::Horizontal { period: p },
+                _ => return Err(CodecError::InvalidValue("tiling")),
+            };
+            Layout::Block { unit, tiling }
+        }
+        _ => return Err(CodecError::InvalidValue("layout")),
+    };
     let count = r.u32()? as usize;
     r.check_count(count, min_ciphertext_body(ctx))?;
     let mut cts = Vec::with_capacity(count);

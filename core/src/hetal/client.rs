@@ -11,10 +11,10 @@ use super::plain::{self, EarlyStopping, Features};
 use super::protocol::Decision;
 use super::train::{EncBatch, TrainError, TrainLayout};
 use crate::linalg::{EncMatrix, encrypt_matrix};
-use crate::slots::SlotCrypt;
+use crate::slots::{SlotCrypt, SlotOps};
 
 /// Encrypts `f`'s rows in mini-batches of `batch` rows, in the order of
-/// [`plain::batch_order`] with `seed`, at the engine's top level and scale.
+/// [`plain::batch_order`] with `seed`, at [`data_level`] and the default scale.
 pub fn encrypt_batches<E: SlotCrypt>(
     ev: &E,
     layout: &TrainLayout,
@@ -68,9 +68,18 @@ fn encrypt<E: SlotCrypt>(
         ev,
         data,
         layout,
-        ev.max_level(),
+        data_level(ev),
         ev.default_scale(),
     )?)
+}
+
+/// The level the client encrypts data at: the highest level computation on
+/// the server can use (a bootstrap's output level when the engine
+/// bootstraps; the levels above it only serve the bootstrap itself and would
+/// make every ciphertext larger and every operation slower).
+pub fn data_level<E: SlotOps>(ev: &E) -> usize {
+    ev.bootstrap_level()
+        .map_or(ev.max_level(), |b| b.min(ev.max_level()))
 }
 
 fn gather(f: &Features, rows: &[usize]) -> (Vec<f64>, Vec<usize>) {

@@ -5,5 +5,6 @@ pub mod client;
 pub mod plain;
 pub mod plan;
 pub mod protocol;
+pub mod shapes;
 pub mod softmax;
 pub mod train;

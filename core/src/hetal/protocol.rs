@@ -38,6 +38,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::ckks::{Ciphertext, EvaluationKeys};
+use crate::linalg::{self, BlockLayout, Tiling, UnitShape};
 use crate::rlwe::PublicKey;
 
 /// Largest error text carried by [`ServerMsg::Error`] (bytes of UTF-8).
@@ -51,24 +52,43 @@ pub const MAX_EPOCHS: u32 = 10_000;
 
 /// How the values of a matrix are laid out in the slots of its ciphertexts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
 pub enum Layout {
     /// Row-major with each row padded to the next power of two of the column count,
     /// rows back to back, filling ciphertext after ciphertext (`slots` values each).
-    RowMajor = 0,
+    /// Wire tag 0.
+    RowMajor,
+    /// The block layout of [`crate::linalg`] (what the encrypted trainer computes on):
+    /// `s0 x s1` blocks, one per ciphertext, with the given tiling. Wire tag 1, then
+    /// `s0`, `s1` (`u32`), the tiling (0 none, 1 vertical, 2 horizontal) and its
+    /// period (`u32`, 0 for none).
+    Block {
+        /// Block shape.
+        unit: UnitShape,
+        /// Replication.
+        tiling: Tiling,
+    },
 }
 
 impl Layout {
-    /// The layout with this tag byte.
-    pub fn from_u8(b: u8) -> Option<Self> {
-        match b {
-            0 => Some(Self::RowMajor),
-            _ => None,
+    /// The wire tag.
+    pub fn tag(self) -> u8 {
+        match self {
+            Self::RowMajor => 0,
+            Self::Block { .. } => 1,
         }
     }
 
-    /// Ciphertexts of `slots` slots needed for a `rows x cols` matrix, or `None` when a
-    /// padded row does not fit in one ciphertext or the size overflows.
+    /// The [`BlockLayout`] of a `rows x cols` matrix in this layout (block layouts only).
+    pub fn block_layout(self, rows: usize, cols: usize) -> Option<BlockLayout> {
+        match self {
+            Self::RowMajor => None,
+            Self::Block { unit, tiling } => BlockLayout::new(rows, cols, unit, tiling).ok(),
+        }
+    }
+
+    /// Ciphertexts of `slots` slots needed for a `rows x cols` matrix, or `None` when
+    /// the shape does not fit the layout (a padded row wider than a ciphertext, a block
+    /// that is not one ciphertext, an invalid tiling) or the size overflows.
     pub fn ciphertexts(self, rows: usize, cols: usize, slots: usize) -> Option<usize> {
         match self {
             Self::RowMajor => {
@@ -77,6 +97,12 @@ impl Layout {
                     return None;
                 }
                 Some(rows.checked_mul(pad)?.div_ceil(slots))
+            }
+            Self::Block { unit, .. } => {
+                if unit.s0.checked_mul(unit.s1)? != slots {
+                    return None;
+                }
+                Some(self.block_layout(rows, cols)?.block_count())
             }
         }
     }
@@ -161,6 +187,32 @@ impl EncMatrix {
             Some(n) if n == self.cts.len() => Ok(()),
             _ => Err(ShapeError::CiphertextCount),
         }
+    }
+}
+
+impl EncMatrix {
+    /// The wire form of a block-encoded matrix of the encrypted trainer.
+    pub fn from_blocks(m: linalg::EncMatrix<Ciphertext>) -> Self {
+        let l = *m.layout();
+        Self {
+            rows: l.rows as u32,
+            cols: l.cols as u32,
+            layout: Layout::Block {
+                unit: l.unit,
+                tiling: l.tiling,
+            },
+            cts: m.into_blocks(),
+        }
+    }
+
+    /// The block-encoded matrix for the encrypted trainer (block layouts only).
+    pub fn into_blocks(self) -> Result<linalg::EncMatrix<Ciphertext>, ShapeError> {
+        self.check()?;
+        let layout = self
+            .layout
+            .block_layout(self.rows as usize, self.cols as usize)
+            .ok_or(ShapeError::CiphertextCount)?;
+        linalg::EncMatrix::from_blocks(layout, self.cts).map_err(|_| ShapeError::CiphertextCount)
     }
 }
 

@@ -81,6 +81,17 @@ pub fn atb(a: usize, b: usize, c: usize, unit: UnitShape, variant: AtbVariant) -
     }
 }
 
+/// Our `diag_atb_folded`: as [`atb`] but with the fused column sums.
+pub fn atb_folded(a: usize, b: usize, c: usize, unit: UnitShape, variant: AtbVariant) -> Cost {
+    let (_, nb, h) = dims(a, b, c, unit);
+    let p = 2 * h;
+    let mut cost = atb(a, b, c, unit, variant);
+    let fold = nb * (p - 1 + (unit.log_s0() - p.trailing_zeros()) as u64);
+    cost.rot = cost.rot - h * nb * unit.log_s0() as u64 + fold;
+    cost.mul_plain = cost.mul_plain - h * nb + p * h * nb;
+    cost
+}
+
 /// The paper's counts (HETAL.md §3.6 as corrected against the measured [T7]).
 pub mod paper {
     use super::{UnitShape, dims};

@@ -105,6 +105,31 @@ impl RotationPlan {
         p
     }
 
+    /// The keys [`super::MatrixOps::diag_atb_folded`] needs: as [`Self::atb`]
+    /// but the column sums use row shifts `u·s1` (`u < c'`) and `2^t·c'·s1`.
+    pub fn atb_folded(unit: UnitShape, c: usize, variant: AtbVariant) -> Self {
+        let (n, s1) = (unit.slots(), unit.s1 as isize);
+        let p = padded_classes(c);
+        let mut plan = Self::atb(unit, c, variant);
+        let mut t = 1;
+        while t < unit.s0 {
+            plan.offsets.remove(&(t * unit.s1 % n));
+            t <<= 1;
+        }
+        if variant != AtbVariant::ShiftLhs && p > 2 {
+            plan.add(s1, n); // PRotUp's row shift
+        }
+        for u in 1..p as isize {
+            plan.add(u * s1, n);
+        }
+        let mut t = p;
+        while t < unit.s0 {
+            plan.add(t as isize * s1, n);
+            t <<= 1;
+        }
+        plan
+    }
+
     /// Adds another plan's keys.
     pub fn extend(&mut self, other: &Self) {
         self.offsets.extend(other.offsets.iter().copied());

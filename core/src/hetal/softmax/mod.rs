@@ -33,10 +33,13 @@
 //! ```
 
 pub mod baselines;
+pub mod encrypted;
 pub mod model;
 pub mod spec;
 
 use alloc::vec::Vec;
+
+use crate::circuits::poly::Polynomial;
 
 pub use spec::{DomainExt, ExpSpec, InvSpec, MaxSpec, PolySpec, SoftmaxSpec};
 
@@ -70,19 +73,19 @@ impl core::fmt::Display for SoftmaxError {
 
 impl core::error::Error for SoftmaxError {}
 
-/// One max round, in input units, exactly as the circuit evaluates it.
+/// One max round on normalised values, exactly as the circuit evaluates it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MaxRound {
     /// `max~(a, b) = b + (a - b) h(a - b)`, `h` the composition of `stages`
-    /// (the first reads input units, the last returns `(1 + sign)/2`).
+    /// (the last returns `(1 + sign)/2`).
     Sign {
         /// Polynomials applied in order.
-        stages: Vec<PolySpec>,
+        stages: Vec<Polynomial>,
     },
     /// `max~(a, b) = (a + b)/2 + half_abs(a - b)`.
     Abs {
-        /// `|d|/2`, approximately, in input units.
-        half_abs: PolySpec,
+        /// About `|d|/2`, a Chebyshev polynomial on `[-1, 1]` (no level for the map).
+        half_abs: Polynomial,
     },
 }
 
@@ -91,17 +94,17 @@ impl MaxRound {
     pub fn eval(&self, a: f64, b: f64) -> f64 {
         match self {
             Self::Sign { stages } => {
-                let h = stages.iter().fold(a - b, |x, p| p.eval(x));
+                let h = stages.iter().fold(a - b, |x, p| p.eval_f64(x));
                 b + (a - b) * h
             }
-            Self::Abs { half_abs } => 0.5 * (a + b) + half_abs.eval(a - b),
+            Self::Abs { half_abs } => 0.5 * (a + b) + half_abs.eval_f64(a - b),
         }
     }
 
     /// Levels one round consumes.
     pub fn depth(&self) -> usize {
         match self {
-            Self::Sign { stages } => stages.iter().map(PolySpec::depth).sum::<usize>() + 1,
+            Self::Sign { stages } => stages.iter().map(Polynomial::depth).sum::<usize>() + 1,
             // (a + b) / 2 costs one level in parallel with the polynomial.
             Self::Abs { half_abs } => half_abs.depth().max(1),
         }
@@ -118,16 +121,24 @@ pub struct StageDepth {
 }
 
 /// A [`SoftmaxSpec`] resolved for `classes` classes in rows of `padded`
-/// slots: every polynomial in the units the circuit feeds it.
+/// slots: every polynomial in the units the circuit feeds it. The circuit
+/// first multiplies the logits by `norm` (`1/(2R)` for the paper's sign,
+/// `1/W` for ours), so the max works on `[-1/2, 1/2]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Softmax {
     spec: SoftmaxSpec,
     classes: usize,
     padded: usize,
     rounds: usize,
+    norm: f64,
     max_round: MaxRound,
-    ext: Vec<PolySpec>,
-    exp: PolySpec,
+    ext: Vec<Polynomial>,
+    exp: Polynomial,
+}
+
+fn poly(p: &PolySpec) -> Result<Polynomial, SoftmaxError> {
+    p.to_poly()
+        .map_err(|_| SoftmaxError::BadSpec("polynomial with a non-finite coefficient"))
 }
 
 impl Softmax {
@@ -141,44 +152,62 @@ impl Softmax {
         if !finite_pos(spec.bound) {
             return Err(SoftmaxError::BadSpec("bound must be positive"));
         }
-        if !finite_pos(spec.inv.r) {
-            return Err(SoftmaxError::BadSpec("inverse R must be positive"));
+        if !finite_pos(spec.inv.r) || spec.inv.iterations == 0 {
+            return Err(SoftmaxError::BadSpec(
+                "inverse needs R > 0 and at least one iteration",
+            ));
         }
         if spec.ext.steps > 0 && !(finite_pos(spec.ext.r) && spec.ext.l > 1.0) {
             return Err(SoftmaxError::BadSpec("domain extension needs r > 0, L > 1"));
         }
         let bound = spec.bound;
-        let max_round = match &spec.max {
+        let (norm, max_round) = match &spec.max {
             MaxSpec::Sign { stages } => {
                 if stages.is_empty() {
                     return Err(SoftmaxError::BadSpec("sign needs at least one stage"));
                 }
-                let mut st = stages.clone();
-                st[0] = st[0].scale_input(1.0 / (2.0 * bound));
-                let last = st.len() - 1;
-                st[last] = st[last].affine_output(0.5, 0.5);
-                MaxRound::Sign { stages: st }
+                let last = stages.len() - 1;
+                let st = stages
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        poly(&if i == last {
+                            p.affine_output(0.5, 0.5)
+                        } else {
+                            p.clone()
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                (1.0 / (2.0 * bound), MaxRound::Sign { stages: st })
             }
-            MaxSpec::Abs { abs } => {
-                let w = MaxSpec::abs_width(bound);
+            MaxSpec::Abs { abs } => (
+                1.0 / MaxSpec::abs_width(bound),
                 MaxRound::Abs {
-                    half_abs: abs.scale_input(1.0 / w).affine_output(0.5 * w, 0.0),
-                }
-            }
+                    half_abs: poly(&abs.affine_output(0.5, 0.0))?,
+                },
+            ),
         };
-        let ext = (0..spec.ext.steps)
+        // The first polynomial after the shift reads normalised units.
+        let mut after_shift: Vec<PolySpec> = (0..spec.ext.steps)
             .rev()
             .map(|i| {
                 let rho = spec.ext.r * libm::pow(spec.ext.l, i as f64);
                 PolySpec::Monomial(alloc::vec![0.0, 1.0, 0.0, -4.0 / (27.0 * rho * rho)])
             })
             .collect();
-        let exp = spec.exp.poly.clone();
+        after_shift.push(spec.exp.poly.clone());
+        after_shift[0] = after_shift[0].scale_input(1.0 / norm);
+        let exp = poly(&after_shift.pop().expect("exp"))?;
+        let ext = after_shift
+            .iter()
+            .map(poly)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             rounds: ceil_log2(padded),
             spec,
             classes,
             padded,
+            norm,
             max_round,
             ext,
             exp,
@@ -205,17 +234,22 @@ impl Softmax {
     pub fn max_round(&self) -> &MaxRound {
         &self.max_round
     }
-    /// Domain-extension cubics, in order, in input units.
-    pub fn ext_polys(&self) -> &[PolySpec] {
+    /// The normalisation factor applied to the logits first.
+    pub fn norm(&self) -> f64 {
+        self.norm
+    }
+    /// Domain-extension cubics, in order (the first reads normalised units).
+    pub fn ext_polys(&self) -> &[Polynomial] {
         &self.ext
     }
-    /// The exp polynomial (input: `y`), before the squarings.
-    pub fn exp_poly(&self) -> &PolySpec {
+    /// The exp polynomial before the squarings (reads normalised units
+    /// when there is no domain extension).
+    pub fn exp_poly(&self) -> &Polynomial {
         &self.exp
     }
-    /// Value given to padded entries before the max: `-R`.
+    /// Value given to padded entries before the max (normalised `-R`).
     pub fn pad_value(&self) -> f64 {
-        -self.spec.bound
+        -self.spec.bound * self.norm
     }
 
     /// Levels per stage, in circuit order. `mask` stages are the one
@@ -223,6 +257,7 @@ impl Softmax {
     pub fn stages(&self) -> Vec<StageDepth> {
         let mut out = Vec::new();
         let mut push = |name, depth| out.push(StageDepth { name, depth });
+        push("normalise", 1);
         for _ in 0..self.rounds {
             push("max round", self.max_round.depth());
         }
@@ -233,10 +268,15 @@ impl Softmax {
             push("domain extension", p.depth());
         }
         push("exp polynomial", self.exp.depth());
-        push("exp squarings", self.spec.exp.squarings);
+        for _ in 0..self.spec.exp.squarings {
+            push("exp squaring", 1);
+        }
         push("sum mask", 1);
-        let it = self.spec.inv.iterations;
-        push("inverse", if it == 0 { 0 } else { it + 1 });
+        push("inverse start", 1);
+        for _ in 1..self.spec.inv.iterations {
+            push("inverse iteration", 1);
+        }
+        push("inverse end", 1);
         push("product", 1);
         out
     }

@@ -8,6 +8,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::f64::consts::PI;
 
+use crate::circuits::poly::Polynomial;
+use crate::slots::SlotError;
+
 /// A real polynomial in the monomial basis or in the Chebyshev basis of an interval.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PolySpec {
@@ -38,11 +41,11 @@ impl PolySpec {
         self.coeffs().iter().rposition(|&c| c != 0.0).unwrap_or(0)
     }
 
-    /// Multiplicative depth of evaluating it: `ceil(log2(degree + 1))`, what
-    /// a baby-step giant-step evaluator with scale management spends (0 for
-    /// a constant, 1 for a linear polynomial with a non-integer coefficient).
+    /// Levels the circuit's evaluator spends on it ([`Polynomial::depth`]:
+    /// `ceil(log2(deg + 1))`, plus one for a Chebyshev interval with a
+    /// non-integer slope).
     pub fn depth(&self) -> usize {
-        ceil_log2(self.degree() + 1)
+        self.to_poly().map_or(0, |p| p.depth())
     }
 
     /// Evaluates at `x` (Horner, or Clenshaw in the Chebyshev basis).
@@ -106,6 +109,25 @@ impl PolySpec {
                 hi: *hi,
                 coeffs: map(coeffs),
             },
+        }
+    }
+
+    /// The circuit's polynomial (what both the model and the encrypted path
+    /// evaluate). A Chebyshev interval whose slope `2 / (hi - lo)` is within
+    /// `1e-9` of an integer is snapped to it, so the map costs no level.
+    pub fn to_poly(&self) -> Result<Polynomial, SlotError> {
+        match self {
+            Self::Monomial(c) => Polynomial::monomial(c),
+            Self::Chebyshev { lo, hi, coeffs } => {
+                let slope = 2.0 / (hi - lo);
+                let k = libm::round(slope);
+                let hi = if k >= 1.0 && (slope - k).abs() < 1e-9 * k {
+                    lo + 2.0 / k
+                } else {
+                    *hi
+                };
+                Polynomial::chebyshev(coeffs, *lo, hi)
+            }
         }
     }
 
@@ -325,13 +347,15 @@ impl SoftmaxSpec {
         let y_top = -(rounds as f64) * lo;
         let y_bottom = -2.0 * bound - rounds as f64 * hi;
         let k = libm::ldexp(1.0, squarings as i32);
-        let margin = 1.0;
-        let poly = PolySpec::interpolate_chebyshev(
-            |y| libm::exp(y / k),
-            y_bottom - margin,
-            y_top + margin,
-            15,
+        // The circuit reads y in units of W = abs_width: an interval of width
+        // exactly W has slope 2 there, so its affine map costs no level.
+        let w = MaxSpec::abs_width(bound);
+        let top = y_top + 1.0;
+        assert!(
+            top - w <= y_bottom - 1.0,
+            "max error too large for the exp interval"
         );
+        let poly = PolySpec::interpolate_chebyshev(|y| libm::exp(y / k), top - w, top, 15);
         // z in [exp(-y_top'), classes exp(y_top)] with y_top' the
         // overshoot of the max itself (rounds * hi).
         let z_lo = libm::exp(-(rounds as f64) * hi) * 0.99;

@@ -1,0 +1,369 @@
+//! The softmax circuit over [`SlotOps`], on one block of logits.
+//!
+//! # Layout
+//!
+//! Slots form groups of `c'` consecutive slots starting at multiples of `c'`;
+//! group `g` holds one row: classes `0..c` in its first `c` slots, padding
+//! after. This covers DiagABT's tiled output (`AbtOutput::Tiled`: each row of
+//! `s1` slots holds `s1/c'` copies of the padded logits row) and its compact
+//! one. Every group is computed independently, so all copies come out right,
+//! ready for `P - Y` and DiagATB. Padded slots of the output are zero; an
+//! optional 0/1 output mask (e.g. rows beyond the batch) is folded into a
+//! product the circuit makes anyway.
+//!
+//! # Levels (stage by stage, see [`Softmax::stages`])
+//!
+//! - normalise: 1 (one plaintext product also clears padded slots; `+ pad`);
+//! - each max round: the polynomial depth (ours: 6; paper: 9 + 1 product);
+//! - max mask: 1 (keep the group's first slot, where the left-rotation tree
+//!   leaves the max, then replicate it right with `log2 c'` rotations);
+//! - domain extension: 2 per cubic (paper only); exp: polynomial + squarings;
+//! - sum mask: 1 (window sum of the `c` classes into the first slot, mask,
+//!   replicate);
+//! - inverse: iterations + 1; product: 1.
+//!
+//! Bootstraps go where [`Softmax::plan`] puts them; two real values that live
+//! together at one scale (`u` and the running max; the two row sums) share
+//! one bootstrap ([`SlotOps::bootstrap_real_pair`]).
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::Softmax;
+use crate::circuits::poly;
+use crate::hetal::plan::{BootstrapPlan, PlanError, Stage, place_bootstraps};
+use crate::slots::{Complex, Leveled, SlotError, SlotOps};
+
+/// Where the bootstraps of one softmax go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SoftmaxPlan {
+    /// The placement over [`Softmax::stages`] (`before[i]`: bootstrap the
+    /// values entering stage `i`; cost = bootstraps, a pair counting one).
+    pub plan: BootstrapPlan,
+    /// Stage names, parallel to `plan.before`.
+    pub names: Vec<&'static str>,
+}
+
+impl Softmax {
+    /// Rotation offsets the circuit uses (left rotations; negative = right),
+    /// for `slot_count` slots. Independent of the unit shape: groups are `c'`
+    /// consecutive slots.
+    pub fn rotations(&self) -> Vec<isize> {
+        let mut out = Vec::new();
+        let cp = self.padded() as isize;
+        let mut s = 1;
+        while s < cp {
+            out.push(s);
+            out.push(-s);
+            s <<= 1;
+        }
+        for (offset, _) in window_terms(self.classes()) {
+            if offset != 0 {
+                out.push(offset as isize);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The stages as [`Stage`]s for [`place_bootstraps`]. Width = bootstraps
+    /// to refresh the stage's live values: 1 for one value or a real pair at
+    /// one scale (`u` and the running max; the two sums), 2 for Goldschmidt's
+    /// `t` and `P` (and `P` with the masked exponentials), whose scales differ.
+    pub fn plan_stages(&self) -> Vec<Stage> {
+        self.stages()
+            .iter()
+            .map(|s| {
+                let w = match s.name {
+                    "inverse iteration" | "inverse end" | "product" => 2,
+                    _ => 1,
+                };
+                Stage::new(s.name, s.depth, w)
+            })
+            .collect()
+    }
+
+    /// The cheapest bootstrap placement for logits entering at `start_level`
+    /// when bootstrapping returns `boot_level`.
+    pub fn plan(&self, start_level: usize, boot_level: usize) -> Result<SoftmaxPlan, PlanError> {
+        let stages = self.plan_stages();
+        let mut plan = place_bootstraps(&stages, start_level, boot_level)?;
+        // e_m (the masked exponentials) waits at the sum mask's exit level for
+        // the final product; the product needs it at level >= 1.
+        let sum_at = stages
+            .iter()
+            .position(|s| s.name == "sum mask")
+            .expect("sum mask");
+        let last = stages.len() - 1;
+        if !plan.before[last] {
+            let em_level = plan.entry_levels[sum_at] - 1;
+            if em_level == 0 {
+                plan.before[last] = true;
+                plan.cost += 2;
+                plan.entry_levels[last] = boot_level;
+                plan.final_level = boot_level - 1;
+            } else {
+                // The output is at the lower of the two factors' levels, minus one.
+                plan.final_level = plan.final_level.min(em_level - 1);
+            }
+        }
+        Ok(SoftmaxPlan {
+            plan,
+            names: stages.iter().map(|s| s.name).collect(),
+        })
+    }
+
+    /// The softmax of every row of `x` (see the module documentation for the
+    /// layout), bootstrapping where [`Self::plan`] says for `x`'s level and the
+    /// engine's bootstrap level (none if the engine cannot bootstrap: then `x`
+    /// needs [`Self::depth`] levels).
+    pub fn apply<E: SlotOps>(&self, ev: &E, x: &E::Value) -> Result<E::Value, SlotError> {
+        self.apply_masked(ev, x, None)
+    }
+
+    /// [`Self::apply`] with the output multiplied slot-wise by `out_mask`
+    /// (0/1 per slot; e.g. zero for rows beyond the batch), at no extra level.
+    pub fn apply_masked<E: SlotOps>(
+        &self,
+        ev: &E,
+        x: &E::Value,
+        out_mask: Option<&[f64]>,
+    ) -> Result<E::Value, SlotError> {
+        let before = match ev.bootstrap_level() {
+            Some(b) => {
+                self.plan(x.level(), b)
+                    .map_err(|_| {
+                        SlotError::InvalidParams(
+                            "softmax: a stage is deeper than a bootstrap gives",
+                        )
+                    })?
+                    .plan
+                    .before
+            }
+            None => vec![false; self.stages().len()],
+        };
+        self.apply_with_plan(ev, x, out_mask, &before)
+    }
+
+    /// The circuit with an explicit bootstrap placement (`before[i]` for
+    /// stage `i` of [`Self::stages`]).
+    pub fn apply_with_plan<E: SlotOps>(
+        &self,
+        ev: &E,
+        x: &E::Value,
+        out_mask: Option<&[f64]>,
+        before: &[bool],
+    ) -> Result<E::Value, SlotError> {
+        let names: Vec<&'static str> = self.stages().iter().map(|s| s.name).collect();
+        if before.len() != names.len() {
+            return Err(SlotError::InvalidParams(
+                "softmax: plan of the wrong length",
+            ));
+        }
+        let n = ev.slot_count();
+        let (c, cp) = (self.classes(), self.padded());
+        if !n.is_multiple_of(cp) {
+            return Err(SlotError::InvalidParams(
+                "softmax: slot count not a multiple of c'",
+            ));
+        }
+        if let Some(m) = out_mask
+            && m.len() != n
+        {
+            return Err(SlotError::InvalidParams("softmax: output mask length"));
+        }
+        let pos = |i: usize| i % cp;
+        let mut stage = 0usize;
+        let boot_here = |stage: &mut usize| {
+            let b = before[*stage];
+            *stage += 1;
+            b
+        };
+        let one = |v: f64| Complex::from_real(v);
+        let enc = |vals: &dyn Fn(usize) -> f64, at: &E::Value| -> Result<E::Plain, SlotError> {
+            let l = at.level();
+            if l == 0 {
+                return Err(SlotError::LevelExhausted { op: "mul_plain" });
+            }
+            let v: Vec<f64> = (0..n).map(vals).collect();
+            ev.encode_real(&v, l, ev.modulus(l) as f64)
+        };
+
+        // normalise: u = norm * x on the classes, pad on padded slots.
+        let mut x = x.clone();
+        if boot_here(&mut stage) {
+            x = ev.bootstrap(&x)?;
+        }
+        let norm = self.norm();
+        let pnorm = enc(&|i| if pos(i) < c { norm } else { 0.0 }, &x)?;
+        let mut u = ev.mul_plain_rescale(&x, &pnorm)?;
+        if c < cp {
+            let pad = self.pad_value();
+            let v: Vec<f64> = (0..n).map(|i| if pos(i) < c { 0.0 } else { pad }).collect();
+            let p = ev.encode_real(&v, u.level(), u.scale())?;
+            u = ev.add_plain(&u, &p)?;
+        }
+
+        // max rounds: m[p] = max~(m[p], m[p + 2^t]).
+        let mut m = u.clone();
+        for t in 0..self.rounds() {
+            if boot_here(&mut stage) {
+                if t == 0 {
+                    u = ev.bootstrap(&u)?;
+                    m = u.clone();
+                } else {
+                    (u, m) = ev.bootstrap_real_pair(&u, &m)?;
+                }
+            }
+            let b = ev.rotate(&m, 1 << t)?;
+            m = self.max_round_eval(ev, &m, &b)?;
+        }
+
+        // max mask: keep the group's first slot, replicate right; shift.
+        if cp > 1 {
+            if boot_here(&mut stage) {
+                (u, m) = ev.bootstrap_real_pair(&u, &m)?;
+            }
+            let m0 = enc(&|i| if pos(i) == 0 { 1.0 } else { 0.0 }, &m)?;
+            m = ev.mul_plain_rescale(&m, &m0)?;
+            m = ev.rotate_and_sum(&m, cp, -1)?;
+        }
+        let mut y = ev.sub(&u, &m)?;
+
+        // domain extension and exp.
+        for p in self.ext_polys() {
+            if boot_here(&mut stage) {
+                y = ev.bootstrap(&y)?;
+            }
+            y = poly::evaluate(ev, &y, p, ev.default_scale())?;
+        }
+        if boot_here(&mut stage) {
+            y = ev.bootstrap(&y)?;
+        }
+        let mut e = poly::evaluate(ev, &y, self.exp_poly(), ev.default_scale())?;
+        for _ in 0..self.spec().exp.squarings {
+            if boot_here(&mut stage) {
+                e = ev.bootstrap(&e)?;
+            }
+            e = ev.mul_rescale(&e, &e)?;
+        }
+
+        // sum mask: window sum of the c classes into the first slot, times
+        // 1/R^2 there (so P starts at (2 - z/R)/R), replicated right.
+        if boot_here(&mut stage) {
+            e = ev.bootstrap(&e)?;
+        }
+        let r = self.spec().inv.r;
+        let s = window_sum(ev, &e, c)?;
+        let mz = enc(&|i| if pos(i) == 0 { 1.0 / r } else { 0.0 }, &s)?;
+        let mz2 = enc(&|i| if pos(i) == 0 { 1.0 / (r * r) } else { 0.0 }, &s)?;
+        let z1 = ev.rotate_and_sum(&ev.mul_plain_rescale(&s, &mz)?, cp, -1)?;
+        let z2 = ev.rotate_and_sum(&ev.mul_plain_rescale(&s, &mz2)?, cp, -1)?;
+        let mvalid = enc(
+            &|i| {
+                let keep = out_mask.map_or(1.0, |m| m[i]);
+                if pos(i) < c { keep } else { 0.0 }
+            },
+            &e,
+        )?;
+        let mut em = ev.mul_plain_rescale(&e, &mvalid)?;
+
+        // inverse start: t0 = 1 - z/R, P0 = 2/R - z/R^2, t1 = t0^2.
+        let (mut z1, mut z2) = (z1, z2);
+        if boot_here(&mut stage) {
+            (z1, z2) = ev.bootstrap_real_pair(&z1, &z2)?;
+        }
+        let t0 = ev.add_const(&ev.neg(&z1)?, one(1.0))?;
+        let mut p = ev.add_const(&ev.neg(&z2)?, one(2.0 / r))?;
+        let mut t = ev.mul_rescale(&t0, &t0)?;
+        // iterations 2..K: P <- P (1 + t), t <- t^2; then the end: P <- P (1 + t).
+        for i in 1..=self.spec().inv.iterations {
+            if boot_here(&mut stage) {
+                (t, p) = (ev.bootstrap(&t)?, ev.bootstrap(&p)?);
+            }
+            let w = ev.add_const(&t, one(1.0))?;
+            p = ev.mul_rescale(&p, &w)?;
+            if i < self.spec().inv.iterations {
+                t = ev.mul_rescale(&t, &t)?;
+            }
+        }
+
+        // product.
+        if boot_here(&mut stage) || em.level() == 0 {
+            (p, em) = (ev.bootstrap(&p)?, ev.bootstrap(&em)?);
+        }
+        debug_assert_eq!(stage, before.len());
+        ev.mul_rescale(&em, &p)
+    }
+
+    fn max_round_eval<E: SlotOps>(
+        &self,
+        ev: &E,
+        a: &E::Value,
+        b: &E::Value,
+    ) -> Result<E::Value, SlotError> {
+        let d = ev.sub(a, b)?;
+        match self.max_round() {
+            super::MaxRound::Abs { half_abs } => {
+                let q = poly::evaluate(ev, &d, half_abs, a.scale())?;
+                let avg = ev.mul_const_rescale(&ev.add(a, b)?, Complex::from_real(0.5))?;
+                ev.add(&avg, &q)
+            }
+            super::MaxRound::Sign { stages } => {
+                let depth: usize = stages.iter().map(|p| p.depth()).sum();
+                if d.level() < depth + 1 {
+                    return Err(SlotError::LevelExhausted { op: "softmax max" });
+                }
+                let mut h = d.clone();
+                let mut level = d.level();
+                for (i, p) in stages.iter().enumerate() {
+                    level -= p.depth();
+                    // The last stage lands on q_level so (a - b) h rescales back to a's scale.
+                    let scale = if i + 1 == stages.len() {
+                        ev.modulus(level) as f64
+                    } else {
+                        ev.default_scale()
+                    };
+                    h = poly::evaluate(ev, &h, p, scale)?;
+                }
+                let prod = ev.mul_rescale(&d, &h)?;
+                ev.add(b, &prod)
+            }
+        }
+    }
+}
+
+/// The window sum `sum_{k < c} rot(e, k)` by doubling: `(offset, log2 size)`
+/// of the partial windows combined, highest first.
+fn window_terms(c: usize) -> Vec<(usize, usize)> {
+    let mut terms = Vec::new();
+    let mut offset = 0;
+    for bit in (0..usize::BITS as usize).rev() {
+        if c & (1 << bit) != 0 {
+            terms.push((offset, bit));
+            offset += 1 << bit;
+        }
+    }
+    terms
+}
+
+fn window_sum<E: SlotOps>(ev: &E, e: &E::Value, c: usize) -> Result<E::Value, SlotError> {
+    let terms = window_terms(c);
+    let top = terms.first().map_or(0, |t| t.1);
+    // w[k] = sum of 2^k consecutive slots.
+    let mut w = vec![e.clone()];
+    for k in 0..top {
+        let r = ev.rotate(&w[k], 1 << k)?;
+        w.push(ev.add(&w[k], &r)?);
+    }
+    let mut acc: Option<E::Value> = None;
+    for (offset, k) in terms {
+        let part = ev.rotate(&w[k], offset as isize)?;
+        acc = Some(match acc {
+            None => part,
+            Some(a) => ev.add(&a, &part)?,
+        });
+    }
+    acc.ok_or(SlotError::EmptyInput)
+}
