@@ -55,6 +55,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sk = ctx.gen_secret_key(&mut rng)?;
     let mut bp = BootParams::full(&params);
     bp.precompute = std::env::var("BOOT_PRECOMPUTE").is_ok();
+    // BOOT_DFT_LEVELS=4 trades two levels for fewer diagonals per DFT level.
+    if let Some(l) = std::env::var("BOOT_DFT_LEVELS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        bp.cts_levels = l;
+        bp.stc_levels = l;
+    }
     let t = Instant::now();
     let boot = Bootstrapper::new(&ctx, bp.clone(), &sk, &mut rng)?;
     let t_setup = t.elapsed();
