@@ -292,6 +292,22 @@ impl Params {
         )
     }
 
+    /// **Insecure**, tests only: [`Self::boot_n16`]'s chain (so 9 levels at scale 2^42
+    /// after a bootstrap, what encrypted training needs) at N = 2^12, for end-to-end
+    /// training tests in CI.
+    pub fn insecure_train_n12() -> Self {
+        Self::preset_groups(
+            "insecure_train_N12",
+            12,
+            &[(48, 1), (42, 12), (58, 14)],
+            60,
+            6,
+            5,
+            42,
+            false,
+        )
+    }
+
     /// **Insecure**, tests only: like [`Self::insecure_boot_n12`] at N = 2^11.
     pub fn insecure_boot_n11() -> Self {
         Self::preset_groups(
@@ -326,6 +342,12 @@ impl Params {
         Self::preset("insecure_N12", 12, 50, 7, 50, 2, 4, false)
     }
 
+    /// **Insecure**, tests only: N = 2^12, 45 levels at scale 2^40, dnum 10: deep
+    /// enough for a whole softmax (up to 8 classes) without bootstrapping.
+    pub fn insecure_n12_deep() -> Self {
+        Self::preset("insecure_N12_deep", 12, 50, 45, 50, 6, 10, false)
+    }
+
     /// **Insecure**, tests only: N = 2^11, 4 levels, dnum 2.
     pub fn insecure_n11() -> Self {
         Self::preset("insecure_N11", 11, 50, 4, 50, 3, 2, false)
@@ -335,6 +357,43 @@ impl Params {
     /// and 30 x 40-bit primes, 8 special primes of 60 bits, dnum 3 (128-bit secure).
     pub fn bench_openfhe_like() -> Self {
         Self::preset("bench_openfhe_like", 16, 60, 30, 60, 8, 3, true)
+    }
+
+    /// Bench-only set mirroring poulpy-ckks's leveled setting `n16_d35_k636_p20_c2s`
+    /// (shared/bench/peers.md) as closely as an RNS chain allows, for like-for-like
+    /// timings against it (128-bit secure, every prime below 2^50 so every limb takes
+    /// the IFMA path):
+    ///
+    /// | | poulpy (bivariate torus) | this set (RNS) |
+    /// |---|---|---|
+    /// | N | 2^16 | 2^16 |
+    /// | ciphertext modulus | k = 636 bits in 13 limbs of base2k = 52 bits | 13 primes near 2^49, log Q ~ 637 |
+    /// | level | 35 bits per rescale (17 levels of 2^35) | one prime per rescale (12 levels of ~2^49) |
+    /// | scale | 2^35 | 2^49 |
+    /// | key switching | 13 digits of one limb each, key width 744 bits | dnum 7 (2 primes per digit), P = 2 primes of 50 bits, log QP ~ 737 |
+    /// | secret | dense ternary, weight 1024 | uniform ternary |
+    ///
+    /// poulpy's gadget digits are base-2^52 limbs of the torus value; ours are CRT
+    /// digits (products of two primes). Both need the key width (`log QP` for us) at most
+    /// ~744 bits: a third special prime would pass it, so P holds two primes, and a digit
+    /// (two primes, ~98 bits) must stay below P (~100 bits), which fixes dnum at 7.
+    /// Per-operation cost scales with the number of limbs (13 here and there), not with
+    /// the number of levels.
+    pub fn bench_poulpy_like() -> Self {
+        let n = 1usize << 16;
+        let q = scale_primes(49, n, 13, &[]).expect("poulpy-like Q");
+        let p = ntt_primes(50, n, 2, &q).expect("poulpy-like P");
+        let secret = SecretDistribution::UniformTernary;
+        let params = Self::new_unchecked("bench_poulpy_like", 16, q, p, 7, 49, secret, true)
+            .expect("poulpy-like set is valid");
+        security::check(
+            params.n(),
+            secret,
+            SecurityLevel::Classic128,
+            params.log_qp(),
+        )
+        .expect("poulpy-like set is 128-bit secure");
+        params
     }
 
     /// The name of a preset (`custom` otherwise).

@@ -255,6 +255,10 @@ pub struct TrainRun {
     /// Largest `|logit|` met by the softmax during training: it must stay
     /// inside the encrypted softmax's domain (`[-128, 128]` by default).
     pub max_abs_logit: f64,
+    /// The largest `|entry|` of the weights, the look-ahead weights and the
+    /// velocity met during training: what the encrypted trainer's weight scale
+    /// must cover (its bootstraps need values in `[-1, 1]`).
+    pub max_abs_weight: f64,
 }
 
 /// Early stopping on the validation loss: remembers the best epoch and says
@@ -364,6 +368,7 @@ pub fn train(
     let mut stop = EarlyStopping::new(cfg.patience);
     let (mut best, mut val_loss, mut epochs) = (w.clone(), Vec::new(), 0);
     let mut max_abs_logit = 0.0;
+    let mut max_abs_weight = 0.0f64;
     for epoch in 1..=cfg.max_epochs {
         for rows in order.chunks(cfg.batch.max(1)) {
             let mut look = w.clone();
@@ -375,6 +380,8 @@ pub fn train(
             for ((wi, vi), gi) in w.w.iter_mut().zip(v.iter_mut()).zip(&g) {
                 *vi = cfg.momentum * *vi - cfg.lr * gi;
                 *wi += *vi;
+                let u = *wi + cfg.momentum * *vi;
+                max_abs_weight = max_abs_weight.max(wi.abs()).max(vi.abs()).max(u.abs());
             }
         }
         epochs = epoch;
@@ -393,5 +400,6 @@ pub fn train(
         best_epoch: stop.best_epoch(),
         val_loss,
         max_abs_logit,
+        max_abs_weight,
     }
 }

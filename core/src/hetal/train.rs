@@ -172,6 +172,29 @@ pub struct UpdateConfig {
     pub lr: f64,
     /// Nesterov momentum `mu` in `[0, 1)`.
     pub momentum: f64,
+    /// A power of two `r >= 1`: the server keeps `U / r` and `V / r`, so the
+    /// values it bootstraps stay in `[-1, 1]` (EvalMod's accurate range) even
+    /// when the weights grow past 1; logits and returned weights are multiplied
+    /// back by the integer `r` (free). The client picks it from its plaintext
+    /// run ([`weight_scale_for`]).
+    pub weight_scale: f64,
+}
+
+/// The weight scale covering weights up to `max_abs` (e.g.
+/// [`super::plain::TrainRun::max_abs_weight`]) with a 25% margin.
+///
+/// ```
+/// use hetal_core::hetal::train::weight_scale_for;
+/// assert_eq!(weight_scale_for(0.5), 1.0);
+/// assert_eq!(weight_scale_for(3.5), 8.0);
+/// ```
+pub fn weight_scale_for(max_abs: f64) -> f64 {
+    let m = 1.25 * max_abs;
+    if m.is_finite() && m > 1.0 {
+        libm::exp2(libm::ceil(libm::log2(m)))
+    } else {
+        1.0
+    }
 }
 
 /// One encrypted mini-batch.
@@ -256,6 +279,12 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         if !(cfg.lr.is_finite() && cfg.lr > 0.0 && (0.0..1.0).contains(&cfg.momentum)) {
             return Err(TrainError::Shape("learning rate or momentum out of range"));
         }
+        let r = cfg.weight_scale;
+        if !(r >= 1.0 && r <= (1u64 << 40) as f64 && (r as u64).is_power_of_two()) {
+            return Err(TrainError::Shape(
+                "weight scale must be a power of two >= 1",
+            ));
+        }
         let ops = MatrixOps::new(ev, layout.unit)?;
         let t = Self {
             ops,
@@ -334,7 +363,7 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         let p: Vec<E::Value> = z
             .blocks()
             .iter()
-            .map(|b| self.softmax.apply(ev, b))
+            .map(|b| self.softmax.apply(ev, &self.unscale(b)?))
             .collect::<Result<_, _>>()?;
         rep.times.softmax = self.clock.seconds() - t;
 
@@ -353,17 +382,25 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         // Keep U usable for the next diag_abt (and one level for forming W).
         let need = self.abt_depth() + 1;
         let state_level = st.u.level().min(st.v.level());
+        // The gradient term's factor: lr / rows, over the weight scale.
+        let mut k = self.cfg.lr / batch.rows as f64 / self.cfg.weight_scale;
         let tb = self.clock.seconds();
         let low_g = g.level().min(state_level) < need + 1;
-        let refresh_g = low_g && state_level > need && g.level() < state_level;
-        if refresh_g || g.level() == 0 {
-            let blocks = self.refresh(g.blocks(), &mut rep)?;
+        if low_g && state_level > need && g.level() < state_level {
+            // Scale G to its (small) update term first: raw G sums `rows` terms
+            // and is far outside the bootstrap's range.
+            let scaled: Vec<E::Value> = g
+                .blocks()
+                .iter()
+                .map(|b| self.to_scale(b, k, b.level() - 1, ev.default_scale()))
+                .collect::<Result<_, _>>()?;
+            let blocks = self.refresh(&scaled, &mut rep)?;
             g = EncMatrix::from_blocks(*g.layout(), blocks)?;
+            k = 1.0;
         }
         rep.times.bootstrap += self.clock.seconds() - tb;
 
         let t = self.clock.seconds();
-        let k = self.cfg.lr / batch.rows as f64;
         self.update(st, &g, k)?;
         rep.times.update = self.clock.seconds() - t;
 
@@ -374,6 +411,15 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         }
         rep.ops = ev.counts().since(&before);
         Ok(rep)
+    }
+
+    /// A logits block of `X (U/r)^T` times the integer `r` (free).
+    fn unscale(&self, z: &E::Value) -> Result<E::Value, SlotError> {
+        let r = self.cfg.weight_scale;
+        if r == 1.0 {
+            return Ok(z.clone());
+        }
+        self.ev().mul_const(z, Complex::from_real(r))
     }
 
     /// `P - Y` per block, `Y` brought to `P`'s level and exact scale (one
@@ -418,7 +464,8 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
     }
 
     /// The Nesterov update (one level): `V' = mu V - k G`,
-    /// `U' = U + mu^2 V - (1 + mu) k G`, every term on `U`'s scale.
+    /// `U' = U + mu^2 V - (1 + mu) k G`, every term on `U`'s scale (`U`, `V`
+    /// are kept divided by the weight scale, which `k` includes).
     fn update(
         &self,
         st: &mut NagState<E::Value>,
@@ -494,8 +541,8 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         Ok(())
     }
 
-    /// The weights `W = U - mu V` (one level), refreshed if `diag_abt` could
-    /// not use them.
+    /// The weights `W = r (U/r - mu V/r)` (one level), refreshed if `diag_abt`
+    /// could not use them, then multiplied by the integer weight scale `r`.
     pub fn weights(&self, st: &NagState<E::Value>) -> Result<EncMatrix<E::Value>, TrainError> {
         let ev = self.ev();
         let mu = self.cfg.momentum;
@@ -519,6 +566,10 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         } else {
             w
         };
+        let w: Vec<E::Value> = w
+            .iter()
+            .map(|b| self.unscale(b))
+            .collect::<Result<_, _>>()?;
         Ok(EncMatrix::from_blocks(*st.u.layout(), w)?)
     }
 

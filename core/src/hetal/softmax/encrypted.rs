@@ -23,7 +23,7 @@
 //! - inverse: iterations + 1; product: 1.
 //!
 //! Bootstraps go where [`Softmax::plan`] puts them; two real values that live
-//! together at one scale (`u` and the running max; the two row sums) share
+//! together at one scale (`u` and the running max; Goldschmidt's `t` and `P`) share
 //! one bootstrap ([`SlotOps::bootstrap_real_pair`]).
 
 use alloc::vec;
@@ -69,14 +69,14 @@ impl Softmax {
 
     /// The stages as [`Stage`]s for [`place_bootstraps`]. Width = bootstraps
     /// to refresh the stage's live values: 1 for one value or a real pair at
-    /// one scale (`u` and the running max; the two sums), 2 for Goldschmidt's
-    /// `t` and `P` (and `P` with the masked exponentials), whose scales differ.
+    /// one scale (`u` and the running max; Goldschmidt's `t` and `P`), 2 for
+    /// `P` with the masked exponentials before the product (scales differ).
     pub fn plan_stages(&self) -> Vec<Stage> {
         self.stages()
             .iter()
             .map(|s| {
                 let w = match s.name {
-                    "inverse iteration" | "inverse end" | "product" => 2,
+                    "product" => 2,
                     _ => 1,
                 };
                 Stage::new(s.name, s.depth, w)
@@ -86,32 +86,91 @@ impl Softmax {
 
     /// The cheapest bootstrap placement for logits entering at `start_level`
     /// when bootstrapping returns `boot_level`.
+    ///
+    /// [`place_bootstraps`] runs on the chain of stages; the one value off the
+    /// chain, the masked exponentials waiting at the sum mask's exit level for
+    /// the final product, is handled by trying the chain twice (as is, and
+    /// with the sum mask counted as 2 levels so they keep one) and replaying
+    /// both placements with the true levels: the cheaper wins.
     pub fn plan(&self, start_level: usize, boot_level: usize) -> Result<SoftmaxPlan, PlanError> {
         let stages = self.plan_stages();
-        let mut plan = place_bootstraps(&stages, start_level, boot_level)?;
-        // e_m (the masked exponentials) waits at the sum mask's exit level for
-        // the final product; the product needs it at level >= 1.
         let sum_at = stages
             .iter()
             .position(|s| s.name == "sum mask")
             .expect("sum mask");
-        let last = stages.len() - 1;
-        if !plan.before[last] {
-            let em_level = plan.entry_levels[sum_at] - 1;
-            if em_level == 0 {
-                plan.before[last] = true;
-                plan.cost += 2;
-                plan.entry_levels[last] = boot_level;
-                plan.final_level = boot_level - 1;
-            } else {
-                // The output is at the lower of the two factors' levels, minus one.
-                plan.final_level = plan.final_level.min(em_level - 1);
+        let mut guarded = stages.clone();
+        guarded[sum_at].depth = 2;
+        let mut best: Option<BootstrapPlan> = None;
+        for chain in [&stages, &guarded] {
+            let Ok(p) = place_bootstraps(chain, start_level, boot_level) else {
+                continue;
+            };
+            let p = self.replay(&stages, p.before, start_level, boot_level);
+            let better = best.as_ref().is_none_or(|b| {
+                (p.cost, core::cmp::Reverse(p.final_level))
+                    < (b.cost, core::cmp::Reverse(b.final_level))
+            });
+            if better {
+                best = Some(p);
             }
         }
-        Ok(SoftmaxPlan {
-            plan,
-            names: stages.iter().map(|s| s.name).collect(),
-        })
+        match best {
+            Some(plan) => Ok(SoftmaxPlan {
+                plan,
+                names: stages.iter().map(|s| s.name).collect(),
+            }),
+            // Only a stage deeper than a bootstrap gives gets here.
+            None => place_bootstraps(&stages, start_level, boot_level).map(|_| unreachable!()),
+        }
+    }
+
+    /// True levels and cost of a placement (forcing a bootstrap before the
+    /// product when the masked exponentials are at level 0).
+    fn replay(
+        &self,
+        stages: &[Stage],
+        mut before: Vec<bool>,
+        start: usize,
+        boot: usize,
+    ) -> BootstrapPlan {
+        let last = stages.len() - 1;
+        let mut level = start;
+        let mut em_level = 0;
+        let mut entry_levels = Vec::with_capacity(stages.len());
+        let mut final_level = 0;
+        for (i, s) in stages.iter().enumerate() {
+            if i == last && !before[i] && em_level == 0 {
+                before[i] = true;
+            }
+            if before[i] {
+                level = boot;
+                if i == last {
+                    // The product's bootstrap refreshes both factors.
+                    em_level = boot;
+                }
+            }
+            entry_levels.push(level);
+            if s.name == "sum mask" {
+                em_level = level - 1;
+            }
+            if i == last {
+                final_level = level.min(em_level) - 1;
+            } else {
+                level -= s.depth;
+            }
+        }
+        let cost = stages
+            .iter()
+            .zip(&before)
+            .filter(|(_, b)| **b)
+            .map(|(s, _)| s.width)
+            .sum();
+        BootstrapPlan {
+            before,
+            cost,
+            final_level,
+            entry_levels,
+        }
     }
 
     /// The softmax of every row of `x` (see the module documentation for the
@@ -250,16 +309,14 @@ impl Softmax {
         }
 
         // sum mask: window sum of the c classes into the first slot, times
-        // 1/R^2 there (so P starts at (2 - z/R)/R), replicated right.
+        // 1/R there, replicated right: z/R in every slot of the group.
         if boot_here(&mut stage) {
             e = ev.bootstrap(&e)?;
         }
         let r = self.spec().inv.r;
         let s = window_sum(ev, &e, c)?;
         let mz = enc(&|i| if pos(i) == 0 { 1.0 / r } else { 0.0 }, &s)?;
-        let mz2 = enc(&|i| if pos(i) == 0 { 1.0 / (r * r) } else { 0.0 }, &s)?;
-        let z1 = ev.rotate_and_sum(&ev.mul_plain_rescale(&s, &mz)?, cp, -1)?;
-        let z2 = ev.rotate_and_sum(&ev.mul_plain_rescale(&s, &mz2)?, cp, -1)?;
+        let mut z = ev.rotate_and_sum(&ev.mul_plain_rescale(&s, &mz)?, cp, -1)?;
         let mvalid = enc(
             &|i| {
                 let keep = out_mask.map_or(1.0, |m| m[i]);
@@ -269,18 +326,21 @@ impl Softmax {
         )?;
         let mut em = ev.mul_plain_rescale(&e, &mvalid)?;
 
-        // inverse start: t0 = 1 - z/R, P0 = 2/R - z/R^2, t1 = t0^2.
-        let (mut z1, mut z2) = (z1, z2);
+        // inverse start: t0 = 1 - z/R, t1 = t0^2, P0 = (1 + t0)/R with the
+        // constant at scale(t0), so P0 and t1 share level and scale; every
+        // later step multiplies two values of one scale at one level, so they
+        // keep sharing it and bootstrap as a pair.
         if boot_here(&mut stage) {
-            (z1, z2) = ev.bootstrap_real_pair(&z1, &z2)?;
+            z = ev.bootstrap(&z)?;
         }
-        let t0 = ev.add_const(&ev.neg(&z1)?, one(1.0))?;
-        let mut p = ev.add_const(&ev.neg(&z2)?, one(2.0 / r))?;
+        let t0 = ev.add_const(&ev.neg(&z)?, one(1.0))?;
+        let w0 = ev.add_const(&t0, one(1.0))?;
+        let mut p = ev.rescale(&ev.mul_const_scaled(&w0, one(1.0 / r), t0.scale())?)?;
         let mut t = ev.mul_rescale(&t0, &t0)?;
         // iterations 2..K: P <- P (1 + t), t <- t^2; then the end: P <- P (1 + t).
         for i in 1..=self.spec().inv.iterations {
             if boot_here(&mut stage) {
-                (t, p) = (ev.bootstrap(&t)?, ev.bootstrap(&p)?);
+                (t, p) = ev.bootstrap_real_pair(&t, &p)?;
             }
             let w = ev.add_const(&t, one(1.0))?;
             p = ev.mul_rescale(&p, &w)?;
@@ -366,4 +426,15 @@ fn window_sum<E: SlotOps>(ev: &E, e: &E::Value, c: usize) -> Result<E::Value, Sl
         });
     }
     acc.ok_or(SlotError::EmptyInput)
+}
+
+/// The training step's plug-in: [`Softmax::depth`] and [`Softmax::apply`]
+/// (bootstrapping inside per [`Softmax::plan`] when the input has fewer levels).
+impl<E: SlotOps> crate::hetal::train::RowSoftmax<E> for Softmax {
+    fn depth(&self) -> usize {
+        Softmax::depth(self)
+    }
+    fn apply(&self, ev: &E, logits: &E::Value) -> Result<E::Value, SlotError> {
+        Softmax::apply(self, ev, logits)
+    }
 }
