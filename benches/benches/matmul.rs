@@ -181,11 +181,31 @@ fn operands(
     }
 }
 
-/// One timed run of `f`.
+/// CPU time of this process so far (user + system, from `/proc/self/stat`).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesized command name; utime and stime are 14 and 15.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10) // USER_HZ = 100 on Linux
+}
+
+/// One timed run of `f`: (CPU time, wall time, result). On a shared machine
+/// the CPU time is the meaningful figure for one thread.
 fn once<T>(f: impl FnOnce() -> T) -> (Duration, T) {
-    let t = Instant::now();
+    let (c, t) = (cpu_time(), Instant::now());
     let out = f();
-    (t.elapsed(), out)
+    let (cpu, wall) = (cpu_time() - c, t.elapsed());
+    eprintln!(
+        "  (cpu {:.2} s, wall {:.2} s)",
+        cpu.as_secs_f64(),
+        wall.as_secs_f64()
+    );
+    (cpu, out)
 }
 
 /// Jin et al. `A B^T`: `c` sums of `b` products (one relinearization per sum).
@@ -281,9 +301,10 @@ fn oneshot() {
         Params::n16().max_level()
     );
     println!(
-        "| shape | threads | abt diag | abt colmajor | abt jin | atb diag | atb rowmajor | atb jin (extrapolated) |"
+        "| shape | threads | abt diag | abt colmajor | abt jin | atb diag | atb rowmajor | atb jin (extrapolated) | atb diag_folded |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("(CPU seconds of the process per product)");
     for shape in shapes() {
         let (a, b, c) = shape;
         let unit = UnitShape::new(a, (1 << 15) / a).expect("unit");
