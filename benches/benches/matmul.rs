@@ -2,7 +2,8 @@
 //! matrix products on the `N16` preset (2^15 slots) with inputs at the top
 //! level, unit shape `a x (2^15 / a)` as in the paper's benchmark, one and two
 //! threads. `diag` is DiagABT (tiled output) / DiagATB (`ShiftLhs`, the
-//! variant for operands at equal levels); `colmajor` / `rowmajor` are Crockett's;
+//! variant for operands at equal levels) and `diag_folded` our DiagATB with
+//! fused column sums; `colmajor` / `rowmajor` are Crockett's;
 //! `jin` is Jin et al.'s (`A B^T` only: its `A^T B` needs `b·c·log2(2^15)`
 //! rotations, hours at these shapes, so it is timed per product by the
 //! one-shot mode below).
@@ -68,7 +69,17 @@ fn threads() -> Vec<usize> {
 
 fn method_on(m: &str) -> bool {
     let want = env_list("HETAL_MATMUL_METHODS");
-    want.is_empty() || want.iter().any(|w| w == m)
+    want.is_empty()
+        || want
+            .iter()
+            .any(|w| w == m || w.starts_with(&format!("{m}_")))
+}
+
+/// One part of a method (`diag_abt`, `diag_atb`, `diag_folded`): selected by
+/// its own name or by the method's.
+fn part_on(method: &str, part: &str) -> bool {
+    let want = env_list("HETAL_MATMUL_METHODS");
+    want.is_empty() || want.iter().any(|w| w == method || w == part)
 }
 
 /// Real values in [-1, 1].
@@ -170,11 +181,31 @@ fn operands(
     }
 }
 
-/// One timed run of `f`.
+/// CPU time of this process so far (user + system, from `/proc/self/stat`).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesized command name; utime and stime are 14 and 15.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10) // USER_HZ = 100 on Linux
+}
+
+/// One timed run of `f`: (CPU time, wall time, result). On a shared machine
+/// the CPU time is the meaningful figure for one thread.
 fn once<T>(f: impl FnOnce() -> T) -> (Duration, T) {
-    let t = Instant::now();
+    let (c, t) = (cpu_time(), Instant::now());
     let out = f();
-    (t.elapsed(), out)
+    let (cpu, wall) = (cpu_time() - c, t.elapsed());
+    eprintln!(
+        "  (cpu {:.2} s, wall {:.2} s)",
+        cpu.as_secs_f64(),
+        wall.as_secs_f64()
+    );
+    (cpu, out)
 }
 
 /// Jin et al. `A B^T`: `c` sums of `b` products (one relinearization per sum).
@@ -202,6 +233,7 @@ fn bench_shape(cr: &mut Criterion, shape: (usize, usize, usize), threads: usize)
     if method_on("diag") {
         let mut plan = RotationPlan::abt(unit, c, AbtOutput::Tiled);
         plan.extend(&RotationPlan::atb(unit, c, AtbVariant::ShiftLhs));
+        plan.extend(&RotationPlan::atb_folded(unit, c, AtbVariant::ShiftLhs));
         let k = keys(threads, &plan);
         let ev = CkksEngine::new(&k.ctx, &k.keys).with_secret_key(&k.sk, [1; 32]);
         let ops = MatrixOps::new(&ev, unit).expect("ops");
@@ -213,6 +245,12 @@ fn bench_shape(cr: &mut Criterion, shape: (usize, usize, usize), threads: usize)
         });
         g.bench_function(id("atb", "diag"), |bch| {
             bch.iter(|| ops.diag_atb(&x.y, &x.a, AtbVariant::ShiftLhs).expect("atb"))
+        });
+        g.bench_function(id("atb", "diag_folded"), |bch| {
+            bch.iter(|| {
+                ops.diag_atb_folded(&x.y, &x.a, AtbVariant::ShiftLhs)
+                    .expect("atb")
+            })
         });
         g.finish();
     }
@@ -263,29 +301,45 @@ fn oneshot() {
         Params::n16().max_level()
     );
     println!(
-        "| shape | threads | abt diag | abt colmajor | abt jin | atb diag | atb rowmajor | atb jin (extrapolated) |"
+        "| shape | threads | abt diag | abt colmajor | abt jin | atb diag | atb rowmajor | atb jin (extrapolated) | atb diag_folded |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("(CPU seconds of the process per product)");
     for shape in shapes() {
         let (a, b, c) = shape;
         let unit = UnitShape::new(a, (1 << 15) / a).expect("unit");
         for t in threads() {
-            let mut cells = vec![String::from("-"); 6];
+            let mut cells = vec![String::from("-"); 7];
             if method_on("diag") {
                 let mut plan = RotationPlan::abt(unit, c, AbtOutput::Tiled);
                 plan.extend(&RotationPlan::atb(unit, c, AtbVariant::ShiftLhs));
+                plan.extend(&RotationPlan::atb_folded(unit, c, AtbVariant::ShiftLhs));
                 let k = keys(t, &plan);
                 let ev = CkksEngine::new(&k.ctx, &k.keys).with_secret_key(&k.sk, [1; 32]);
                 let ops = MatrixOps::new(&ev, unit).expect("ops");
                 let x = operands(&ev, unit, shape, true);
-                ev.reset_counts();
-                let (d, _) = once(|| ops.diag_abt(&x.a, &x.w, AbtOutput::Tiled).expect("abt"));
-                eprintln!("{a}x{b}x{c} {t}t abt diag {d:?}: {}", ev.counts());
-                cells[0] = secs(d);
-                ev.reset_counts();
-                let (d, _) = once(|| ops.diag_atb(&x.y, &x.a, AtbVariant::ShiftLhs).expect("atb"));
-                eprintln!("{a}x{b}x{c} {t}t atb diag {d:?}: {}", ev.counts());
-                cells[3] = secs(d);
+                if part_on("diag", "diag_abt") {
+                    ev.reset_counts();
+                    let (d, _) = once(|| ops.diag_abt(&x.a, &x.w, AbtOutput::Tiled).expect("abt"));
+                    eprintln!("{a}x{b}x{c} {t}t abt diag {d:?}: {}", ev.counts());
+                    cells[0] = secs(d);
+                }
+                if part_on("diag", "diag_atb") {
+                    ev.reset_counts();
+                    let (d, _) =
+                        once(|| ops.diag_atb(&x.y, &x.a, AtbVariant::ShiftLhs).expect("atb"));
+                    eprintln!("{a}x{b}x{c} {t}t atb diag {d:?}: {}", ev.counts());
+                    cells[3] = secs(d);
+                }
+                if part_on("diag", "diag_folded") {
+                    ev.reset_counts();
+                    let (d, _) = once(|| {
+                        ops.diag_atb_folded(&x.y, &x.a, AtbVariant::ShiftLhs)
+                            .expect("atb")
+                    });
+                    eprintln!("{a}x{b}x{c} {t}t atb diag_folded {d:?}: {}", ev.counts());
+                    cells[6] = secs(d);
+                }
             }
             if method_on("colmajor") {
                 let k = keys(t, &colmajor_plan(unit, c));

@@ -188,6 +188,7 @@ fn presets_are_128_bit_secure_and_documented_shapes() {
         Params::n15(),
         Params::n14(),
         Params::bench_openfhe_like(),
+        Params::bench_poulpy_like(),
     ] {
         assert!(p.is_secure());
         let bound = p.security_bound().unwrap() as f64;
@@ -207,6 +208,17 @@ fn presets_are_128_bit_secure_and_documented_shapes() {
             .chain(Params::n16().p())
             .all(|&q| q < 1 << 50)
     );
+    // poulpy-like bench set: 13 Q primes (~636 bits) and a key of at most ~744 bits,
+    // every prime on the IFMA path.
+    let pl = Params::bench_poulpy_like();
+    assert_eq!((pl.q().len(), pl.p().len(), pl.dnum()), (13, 2, 7));
+    assert!(
+        (630.0..=640.0).contains(&pl.log_q()),
+        "log Q {}",
+        pl.log_q()
+    );
+    assert!(pl.log_qp() <= 744.0, "log QP {}", pl.log_qp());
+    assert!(pl.q().iter().chain(pl.p()).all(|&q| q < 1 << 50));
     assert!(!Params::insecure_n12().is_secure());
     // over the bound is an error, not a warning
     let big = Params::n16();

@@ -185,3 +185,18 @@ fn plan_table() {
         }
     }
 }
+
+/// `Softmax` is the training step's `RowSoftmax`.
+#[test]
+fn is_the_trainers_row_softmax() {
+    use hetal_core::hetal::train::RowSoftmax;
+    fn run<E: SlotOps, S: RowSoftmax<E>>(s: &S, ev: &E, v: &E::Value) -> E::Value {
+        s.apply(ev, v).unwrap()
+    }
+    let sm = Softmax::new(SoftmaxSpec::ours(3, 4), 3, 4).unwrap();
+    let ev = sim(RowSoftmax::<SlotSim>::depth(&sm), None, &sm);
+    let x = logits(3, 4, 1);
+    let v = ev.encrypt_real(&x, sm.depth(), ev.default_scale()).unwrap();
+    let out = run(&sm, &ev, &v);
+    check_against_model(&sm, &x, &ev.decrypt_real(&out).unwrap(), None);
+}

@@ -314,6 +314,85 @@ impl Kernels {
         dispatch!(self, reduce_from_2q(a, q))
     }
 
+    /// `out[c] = sum_j a[j][c] * b[j][c] mod q`, every input below `q` (a lazy dot
+    /// product: on the IFMA backend with `q < 2^50` the products are accumulated
+    /// unreduced and reduced once per output; elsewhere it is `mul_add_assign` per term).
+    /// Panics if an input is shorter than `out`.
+    pub fn dot_product(&self, out: &mut [u64], a: &[&[u64]], b: &[&[u64]], m: &ModulusConsts) {
+        check_len("dot_product", a.len(), b.len());
+        assert!(
+            a.iter().chain(b).all(|s| s.len() >= out.len()),
+            "dot_product: input shorter than output"
+        );
+        match self.backend {
+            #[cfg(all(feature = "avx512", target_arch = "x86_64", target_feature = "sse2"))]
+            // SAFETY: `Kernels` for Avx512Ifma is only built when the CPU has IFMA.
+            Backend::Avx512Ifma if m.is_ifma_friendly() => unsafe {
+                avx512::ifma::dot_product(out, a, b, m)
+            },
+            _ => {
+                out.fill(0);
+                for (x, y) in a.iter().zip(b) {
+                    self.mul_add_assign(out, &x[..out.len()], &y[..out.len()], m);
+                }
+            }
+        }
+    }
+
+    /// Two dot products sharing `a`: `out0 = sum_j a[j] b0[j]`, `out1 = sum_j a[j] b1[j]`
+    /// mod `q` (inputs below `q`). This is the key-switching inner product (digits times
+    /// the two key halves), which reads each digit once.
+    pub fn dot_product2(
+        &self,
+        out0: &mut [u64],
+        out1: &mut [u64],
+        a: &[&[u64]],
+        b0: &[&[u64]],
+        b1: &[&[u64]],
+        m: &ModulusConsts,
+    ) {
+        check_len("dot_product2", out0.len(), out1.len());
+        check_len("dot_product2", a.len(), b0.len());
+        check_len("dot_product2", a.len(), b1.len());
+        match self.backend {
+            #[cfg(all(feature = "avx512", target_arch = "x86_64", target_feature = "sse2"))]
+            Backend::Avx512Ifma if m.is_ifma_friendly() => {
+                assert!(
+                    a.iter().chain(b0).chain(b1).all(|s| s.len() >= out0.len()),
+                    "dot_product2: input shorter than output"
+                );
+                // SAFETY: `Kernels` for Avx512Ifma is only built when the CPU has IFMA.
+                unsafe { avx512::ifma::dot_product2(out0, out1, a, b0, b1, m) }
+            }
+            _ => {
+                self.dot_product(out0, a, b0, m);
+                self.dot_product(out1, a, b1, m);
+            }
+        }
+    }
+
+    /// `out[c] = sum_j a[j][c] * w[j].w mod q` (`a[j][c]` any value, `w[j].w < q`): the
+    /// accumulation step of a fast base conversion, reduced once per output on the IFMA
+    /// backend. Panics if an input is shorter than `out`.
+    pub fn dot_scalar(&self, out: &mut [u64], a: &[&[u64]], w: &[ShoupConst], q: u64) {
+        check_len("dot_scalar", a.len(), w.len());
+        assert!(
+            a.iter().all(|s| s.len() >= out.len()),
+            "dot_scalar: input shorter than output"
+        );
+        match self.backend {
+            #[cfg(all(feature = "avx512", target_arch = "x86_64", target_feature = "sse2"))]
+            // SAFETY: `Kernels` for Avx512Ifma is only built when the CPU has IFMA.
+            Backend::Avx512Ifma if q < 1 << 50 => unsafe { avx512::ifma::dot_scalar(out, a, w, q) },
+            _ => {
+                out.fill(0);
+                for (x, c) in a.iter().zip(w) {
+                    self.mul_scalar_add_assign(out, &x[..out.len()], c, q);
+                }
+            }
+        }
+    }
+
     /// `out[i] = a[perm[i]]`; with [`automorphism_ntt_perm`] this is an automorphism in
     /// NTT form. Panics if an index is out of range.
     pub fn permute(&self, a: &[u64], perm: &[u32], out: &mut [u64]) {

@@ -186,3 +186,32 @@ pub fn automorphism_coeff(a: &[u64], g: usize, out: &mut [u64], q: u64) {
         }
     }
 }
+
+/// `out[c] = sum_j a[j][c] * b[j][c] mod q` (all inputs below `q`).
+pub fn dot_product(out: &mut [u64], a: &[&[u64]], b: &[&[u64]], m: &ModulusConsts) {
+    out.fill(0);
+    for (x, y) in a.iter().zip(b) {
+        mul_add_assign(out, x, y, m);
+    }
+}
+
+/// `out0 = sum_j a[j] * b0[j]`, `out1 = sum_j a[j] * b1[j]` mod `q` (inputs below `q`).
+pub fn dot_product2(
+    out0: &mut [u64],
+    out1: &mut [u64],
+    a: &[&[u64]],
+    b0: &[&[u64]],
+    b1: &[&[u64]],
+    m: &ModulusConsts,
+) {
+    dot_product(out0, a, b0, m);
+    dot_product(out1, a, b1, m);
+}
+
+/// `out[c] = sum_j a[j][c] * w[j].w mod q` (`a[j][c]` any value, `w[j].w < q`).
+pub fn dot_scalar(out: &mut [u64], a: &[&[u64]], w: &[ShoupConst], q: u64) {
+    out.fill(0);
+    for (x, c) in a.iter().zip(w) {
+        mul_scalar_add_assign(out, x, c, q);
+    }
+}

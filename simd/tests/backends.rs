@@ -327,6 +327,67 @@ fn check_ntt(k: Kernels) {
     }
 }
 
+fn refs(v: &[Vec<u64>]) -> Vec<&[u64]> {
+    v.iter().map(|x| x.as_slice()).collect()
+}
+
+/// The lazy dot products (`dot_product`, `dot_product2`, `dot_scalar`) against the
+/// scalar reference: 1 to 40 terms (both sides of every lazy-reduction threshold),
+/// edge values `0` and `q - 1`, and for `dot_scalar` inputs of any size (some above
+/// 2^52, which the IFMA kernel must route to its 64-bit fallback).
+fn check_dot(k: Kernels) {
+    let strategy = (0..MODULI.len(), 1usize..40, 0usize..70, any::<u64>());
+    let r = runner(192).run(&strategy, |(qi, terms, len, seed)| {
+        let q = MODULI[qi];
+        let m = ModulusConsts::new(q).unwrap();
+        let mut st = seed;
+        let mut limbs = |wide: bool| -> Vec<Vec<u64>> {
+            (0..terms)
+                .map(|_| {
+                    (0..len)
+                        .map(|_| {
+                            let r = splitmix(&mut st);
+                            if wide {
+                                any_word(r >> 8, r as u8, q)
+                            } else {
+                                below_q(r >> 8, r as u8, q)
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let (a, b0, b1, w) = (limbs(false), limbs(false), limbs(false), limbs(true));
+        let (ra, rb0, rb1, rw) = (refs(&a), refs(&b0), refs(&b1), refs(&w));
+        let consts: Vec<ShoupConst> = (0..terms)
+            .map(|j| m.shoup(below_q(splitmix(&mut st), j as u8, q)))
+            .collect();
+        let zeros = vec![0u64; len];
+        same("dot_product", k, q, &zeros, |k, x| {
+            k.dot_product(x, &ra, &rb0, &m)
+        })?;
+        same("dot_scalar", k, q, &zeros, |k, x| {
+            k.dot_scalar(x, &rw, &consts, q)
+        })?;
+        same("dot_scalar (inputs < q)", k, q, &zeros, |k, x| {
+            k.dot_scalar(x, &ra, &consts, q)
+        })?;
+        let (mut w0, mut w1) = (zeros.clone(), zeros.clone());
+        Kernels::scalar().dot_product2(&mut w0, &mut w1, &ra, &rb0, &rb1, &m);
+        let (mut g0, mut g1) = (zeros.clone(), zeros.clone());
+        k.dot_product2(&mut g0, &mut g1, &ra, &rb0, &rb1, &m);
+        prop_assert!(
+            g0 == w0 && g1 == w1,
+            "dot_product2 q={} terms={} len={}",
+            q,
+            terms,
+            len
+        );
+        Ok(())
+    });
+    fail("dot products", r);
+}
+
 /// All checks for one backend, or a visible skip.
 fn check_backend(b: Backend) {
     if let Some(reason) = b.unsupported_reason() {
@@ -336,6 +397,7 @@ fn check_backend(b: Backend) {
     let k = Kernels::new(b).expect("a supported backend has kernels");
     assert_eq!(k.backend(), b);
     check_elementwise(k);
+    check_dot(k);
     check_permute(k);
     check_automorphism(k);
     check_ntt(k);

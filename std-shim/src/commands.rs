@@ -8,6 +8,8 @@ use hetal_core::hetal::plain::{Features, Model, batch_order};
 use hetal_core::hetal::protocol::{
     ClientMsg, ClientState, EncryptedDataset, PlainModel, ServerMsg, TrainBatch,
 };
+use hetal_core::hetal::train::TrainLayout;
+use hetal_core::linalg::UnitShape;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -161,27 +163,51 @@ pub fn encrypt(
     let va = prep(&val, &a.val_x)?;
     let cols = tr.cols;
     let mut rng = os_rng()?;
+    // The trainer's layouts (HETAL's block shape for this batch size and class count):
+    // features plain, one-hot labels tiled horizontally like the logits.
+    let slots = ctx.params().max_slots();
+    let unit = UnitShape::hetal(a.batch, classes, slots).map_err(|e| {
+        CliError::msg(format!(
+            "{classes} classes do not fit the {} preset's {slots} slots: {e}",
+            ctx.params().name()
+        ))
+    })?;
+    let layout = TrainLayout {
+        unit,
+        cols,
+        classes,
+    };
+    let lerr = |e: hetal_core::hetal::train::TrainError| CliError::msg(format!("layout: {e}"));
     let order = batch_order(tr.rows(), a.seed);
     let mut batches = Vec::new();
     for rows in order.chunks(a.batch) {
         let x: Vec<f64> = rows.iter().flat_map(|&r| tr.row(r).to_vec()).collect();
-        let mut y = vec![0.0; rows.len() * classes];
-        for (i, &r) in rows.iter().enumerate() {
-            y[i * classes + tr.y[r]] = 1.0;
-        }
+        let y: Vec<usize> = rows.iter().map(|&r| tr.y[r]).collect();
         batches.push(TrainBatch {
-            x: keys::encrypt_matrix(&ctx, &pk, &x, rows.len(), cols, &mut rng)?,
-            y: keys::encrypt_matrix(&ctx, &pk, &y, rows.len(), classes, &mut rng)?,
+            x: keys::encrypt_blocks(
+                &ctx,
+                &pk,
+                &x,
+                layout.features(rows.len()).map_err(lerr)?,
+                &mut rng,
+            )?,
+            y: keys::encrypt_blocks(
+                &ctx,
+                &pk,
+                &layout.one_hot(&y),
+                layout.labels(rows.len()).map_err(lerr)?,
+                &mut rng,
+            )?,
         });
     }
     let mut val_mats = Vec::new();
     for chunk in va.x.chunks(a.batch * cols) {
-        val_mats.push(keys::encrypt_matrix(
+        let rows = chunk.len() / cols;
+        val_mats.push(keys::encrypt_blocks(
             &ctx,
             &pk,
             chunk,
-            chunk.len() / cols,
-            cols,
+            layout.features(rows).map_err(lerr)?,
             &mut rng,
         )?);
     }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use hetal_core::ckks::{Ciphertext, CkksContext, EvaluationKeys, Params};
 use hetal_core::codec::{self, CodecError, Kind};
 use hetal_core::hetal::protocol::{EncMatrix, Layout, pack_row_major, unpack_row_major};
+use hetal_core::linalg::BlockLayout;
 use hetal_core::rlwe::{PublicKey, SecretKey};
 use rand_core::CryptoRng;
 
@@ -288,6 +289,46 @@ pub fn encrypt_matrix<R: CryptoRng + ?Sized>(
         rows: rows as u32,
         cols: cols as u32,
         layout: Layout::RowMajor,
+        cts,
+    })
+}
+
+/// Encrypts a row-major matrix under `pk` in the block layout `layout` (one ciphertext
+/// per block, at the top level): the form the encrypted trainer computes on.
+pub fn encrypt_blocks<R: CryptoRng + ?Sized>(
+    ctx: &CkksContext,
+    pk: &PublicKey,
+    values: &[f64],
+    layout: BlockLayout,
+    rng: &mut R,
+) -> Result<EncMatrix, CliError> {
+    let slots = layout.unit.slots();
+    if slots > ctx.params().max_slots() {
+        return Err(CliError::msg(format!(
+            "blocks of {slots} slots do not fit in {} slots",
+            ctx.params().max_slots()
+        )));
+    }
+    let packed = layout
+        .pack(values)
+        .map_err(|e| CliError::msg(format!("cannot pack the matrix: {e}")))?;
+    let level = ctx.params().max_level();
+    let scale = ctx.params().default_scale();
+    let cts = packed
+        .iter()
+        .map(|v| {
+            let pt = ctx.encode_real(v, slots, level, scale)?;
+            ctx.encrypt_pk(pk, &pt, rng)
+        })
+        .collect::<Result<Vec<Ciphertext>, _>>()
+        .map_err(|e| CliError::msg(format!("encryption failed: {e}")))?;
+    Ok(EncMatrix {
+        rows: layout.rows as u32,
+        cols: layout.cols as u32,
+        layout: Layout::Block {
+            unit: layout.unit,
+            tiling: layout.tiling,
+        },
         cts,
     })
 }

@@ -44,8 +44,8 @@ enum Command {
     /// Generate a key pair: secret.key (mode 0600, stays with the client), public.key and
     /// eval.keys (for the server).
     ///
-    /// Example: `hetal keygen --out keys` (N16, 128-bit secure; takes a minute and writes
-    /// about 1 GB of evaluation keys)
+    /// Example: `hetal keygen --out keys` (N16, 128-bit secure; the evaluation keys are
+    /// about 1 GB: 16 switching keys of 3 digits over 39 primes)
     Keygen {
         /// Directory for the three key files (created if missing).
         #[arg(long)]
@@ -137,7 +137,7 @@ enum Command {
         out: Option<PathBuf>,
     },
 
-    /// Train on the encrypted data with a server (`hetal serve`) over TCP: sends the public
+    /// Train on the encrypted data with a HETAL server over TCP: sends the public
     /// and evaluation keys and data.enc, decrypts each epoch's validation logits to decide
     /// early stopping, and writes the encrypted model of the best epoch (decrypt it with
     /// `hetal decrypt`). The secret key never leaves this process.

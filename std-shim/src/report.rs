@@ -104,11 +104,15 @@ impl Report {
                 * 1.1;
             let mut chart = ChartBuilder::on(&root)
                 .caption(
-                    format!(
-                        "{} training on {} ({}): validation curve",
-                        self.mode, self.dataset, self.preset
-                    ),
-                    ("sans-serif", 18),
+                    if self.preset == "none" {
+                        format!("{} training on {}", self.mode, self.dataset)
+                    } else {
+                        format!(
+                            "{} training ({}) on {}",
+                            self.mode, self.preset, self.dataset
+                        )
+                    },
+                    ("sans-serif", 16),
                 )
                 .margin(12)
                 .x_label_area_size(36)

@@ -313,6 +313,9 @@ fn exchange_logits(
     }
 }
 
+/// How long the server waits for the next bytes from a client.
+pub const SERVER_IDLE: Duration = Duration::from_secs(600);
+
 /// Accepts connections one after another and serves each; a failed session is
 /// reported through `log` and the server goes on. Stops after `sessions` successful
 /// sessions if given.
@@ -336,7 +339,9 @@ pub fn serve_tcp(
         let peer = stream
             .peer_addr()
             .map_or_else(|_| "?".into(), |a| a.to_string());
-        let mut t = match TcpTransport::new(stream, max_frame, None) {
+        // A client that goes quiet (between frames or inside one) is dropped after
+        // SERVER_IDLE so it cannot hold the server; an epoch's wait is on the client side.
+        let mut t = match TcpTransport::new(stream, max_frame, Some(SERVER_IDLE)) {
             Ok(t) => t,
             Err(e) => {
                 log(&format!("{peer}: {e}"));

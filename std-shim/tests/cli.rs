@@ -216,6 +216,35 @@ fn role_commands_chain_through_files() {
     assert_eq!((ds.train.len(), ds.train_rows, ds.val_rows), (5, 160, 40));
     assert_eq!((ds.features, ds.classes), (65, 10));
     assert!(bytes.len() > 1000);
+    // In the trainer's block layouts, and holding the client's prepared rows in the
+    // seeded batch order.
+    let (ctx, _) = hetal::keys::load_public_key(&allowed, &f.keys.join("public.key")).unwrap();
+    let sk = hetal::keys::load_secret_key(&ctx, &f.keys.join("secret.key")).unwrap();
+    let b0 = &ds.train[0];
+    assert!(matches!(
+        b0.x.layout,
+        hetal_core::hetal::protocol::Layout::Block { .. }
+    ));
+    let lin = b0.y.clone().into_blocks().unwrap();
+    assert!(matches!(
+        lin.layout().tiling,
+        hetal_core::linalg::Tiling::Horizontal { .. }
+    ));
+    let x = hetal::keys::decrypt_matrix(&ctx, &sk, &b0.x).unwrap();
+    let y = hetal::keys::decrypt_matrix(&ctx, &sk, &b0.y).unwrap();
+    let [tr, _, _] = hetal::demo::embedded().unwrap();
+    let (trx, try_) = take(&tr, 160);
+    let prep = Features::prepare(&trx.data, 64, &try_, 10, Features::max_abs(&trx.data)).unwrap();
+    let order = plain::batch_order(160, 0);
+    for (i, &r) in order[..32].iter().enumerate() {
+        for (a, b) in x[i * 65..(i + 1) * 65].iter().zip(prep.row(r)) {
+            assert!((a - b).abs() < 1e-6, "row {r}: {a} vs {b}");
+        }
+        for k in 0..10 {
+            let want = if prep.y[r] == k { 1.0 } else { 0.0 };
+            assert!((y[i * 10 + k] - want).abs() < 1e-6);
+        }
+    }
 
     let model_bin = out.join("model.bin");
     let s = |x: &Path| x.to_str().unwrap().to_string();

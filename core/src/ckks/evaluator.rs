@@ -304,7 +304,7 @@ impl<'a> Evaluator<'a> {
         d1.mul_add_assign(ring, &x.c1, &y.c0)?;
         let mut d2 = x.c1.clone();
         d2.mul_assign(ring, &y.c1)?;
-        d2.to_coeff(ring)?;
+        // NTT form: the key switch needs it for the digits' own limbs anyway.
         self.counts.bump(Op::KeySwitch);
         let (e0, e1) = self.ctx.switcher().switch(ring, &d2, self.relin_key()?)?;
         d0.add_assign(ring, &e0)?;
@@ -389,8 +389,7 @@ impl<'a> Evaluator<'a> {
         let ring = self.ctx.ring();
         let key = self.galois_key(g)?;
         let c0 = a.c0.automorphism(ring, g)?;
-        let mut c1 = a.c1.automorphism(ring, g)?;
-        c1.to_coeff(ring)?;
+        let c1 = a.c1.automorphism(ring, g)?;
         let (mut d0, d1) = self.ctx.switcher().switch(ring, &c1, key)?;
         d0.add_assign(ring, &c0)?;
         Ok(Ciphertext {
@@ -424,9 +423,7 @@ impl<'a> Evaluator<'a> {
         steps: &[isize],
     ) -> Result<Vec<Ciphertext>, CkksError> {
         let ring = self.ctx.ring();
-        let mut c1 = a.c1.clone();
-        c1.to_coeff(ring)?;
-        let dec = self.ctx.switcher().decompose(ring, &c1)?;
+        let dec = self.ctx.switcher().decompose(ring, &a.c1)?;
         steps
             .iter()
             .map(|&s| {

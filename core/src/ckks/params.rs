@@ -240,16 +240,18 @@ impl Params {
     }
 
     /// N = 2^16, bootstrappable, 128-bit secure (uniform ternary main secret):
-    /// base prime 48 bits, 12 primes of 42 bits (9 computation levels, then 3 SlotToCoeff
+    /// base prime 46 bits (`q0 / scale = 2^4`: the best precision trade-off between the
+    /// EvalMod noise, amplified by `q0 / scale`, and the message's distance from `q0 I`),
+    /// 12 primes of 42 bits (9 computation levels, then 3 SlotToCoeff
     /// levels), 14 primes of 58 bits (11 EvalMod levels, then 3 CoeffToSlot levels);
-    /// 6 special primes of 60 bits, dnum 5, scale 2^42. log Q ~ 1364, log P ~ 360,
-    /// log QP ~ 1724 <= 1747. With [`crate::boot::BootParams::full`] a bootstrap leaves
+    /// 6 special primes of 60 bits, dnum 5, scale 2^42. log Q ~ 1362, log P ~ 360,
+    /// log QP ~ 1722 <= 1747. With [`crate::boot::BootParams::full`] a bootstrap leaves
     /// 9 levels at scale 2^42 (documented in `crate::boot`).
     pub fn boot_n16() -> Self {
         Self::preset_groups(
             "boot_N16",
             16,
-            &[(48, 1), (42, 12), (58, 14)],
+            &[(46, 1), (42, 12), (58, 14)],
             60,
             6,
             5,
@@ -271,6 +273,21 @@ impl Params {
             6,
             4,
             40,
+            false,
+        )
+    }
+
+    /// **Insecure**, tests only: the chain shape of [`Self::boot_n16`] at N = 2^13 (for
+    /// quick precision checks of the N = 2^16 configuration).
+    pub fn insecure_boot_n13() -> Self {
+        Self::preset_groups(
+            "insecure_boot_N13",
+            13,
+            &[(46, 1), (42, 12), (58, 14)],
+            60,
+            6,
+            5,
+            42,
             false,
         )
     }
@@ -340,6 +357,43 @@ impl Params {
     /// and 30 x 40-bit primes, 8 special primes of 60 bits, dnum 3 (128-bit secure).
     pub fn bench_openfhe_like() -> Self {
         Self::preset("bench_openfhe_like", 16, 60, 30, 60, 8, 3, true)
+    }
+
+    /// Bench-only set mirroring poulpy-ckks's leveled setting `n16_d35_k636_p20_c2s`
+    /// (shared/bench/peers.md) as closely as an RNS chain allows, for like-for-like
+    /// timings against it (128-bit secure, every prime below 2^50 so every limb takes
+    /// the IFMA path):
+    ///
+    /// | | poulpy (bivariate torus) | this set (RNS) |
+    /// |---|---|---|
+    /// | N | 2^16 | 2^16 |
+    /// | ciphertext modulus | k = 636 bits in 13 limbs of base2k = 52 bits | 13 primes near 2^49, log Q ~ 637 |
+    /// | level | 35 bits per rescale (17 levels of 2^35) | one prime per rescale (12 levels of ~2^49) |
+    /// | scale | 2^35 | 2^49 |
+    /// | key switching | 13 digits of one limb each, key width 744 bits | dnum 7 (2 primes per digit), P = 2 primes of 50 bits, log QP ~ 737 |
+    /// | secret | dense ternary, weight 1024 | uniform ternary |
+    ///
+    /// poulpy's gadget digits are base-2^52 limbs of the torus value; ours are CRT
+    /// digits (products of two primes). Both need the key width (`log QP` for us) at most
+    /// ~744 bits: a third special prime would pass it, so P holds two primes, and a digit
+    /// (two primes, ~98 bits) must stay below P (~100 bits), which fixes dnum at 7.
+    /// Per-operation cost scales with the number of limbs (13 here and there), not with
+    /// the number of levels.
+    pub fn bench_poulpy_like() -> Self {
+        let n = 1usize << 16;
+        let q = scale_primes(49, n, 13, &[]).expect("poulpy-like Q");
+        let p = ntt_primes(50, n, 2, &q).expect("poulpy-like P");
+        let secret = SecretDistribution::UniformTernary;
+        let params = Self::new_unchecked("bench_poulpy_like", 16, q, p, 7, 49, secret, true)
+            .expect("poulpy-like set is valid");
+        security::check(
+            params.n(),
+            secret,
+            SecurityLevel::Classic128,
+            params.log_qp(),
+        )
+        .expect("poulpy-like set is 128-bit secure");
+        params
     }
 
     /// The name of a preset (`custom` otherwise).

@@ -94,6 +94,28 @@ impl BaseConverter {
         &self.to
     }
 
+    /// The scaling step of a conversion on one source limb, in place:
+    /// `limb[c] = limb[c] (Q/q_i)^-1 mod q_i`. With [`Self::accumulate_limb`] it lets a
+    /// caller produce one target limb at a time (key switching fuses each target limb
+    /// with its NTT and inner product while it is in cache).
+    pub fn scale_limb(&self, kernels: &Kernels, i: usize, limb: &mut [u64]) {
+        kernels.mul_scalar_assign(limb, &self.q_hat_inv[i], self.from[i].value());
+    }
+
+    /// Target limb `j` from source limbs already scaled by [`Self::scale_limb`]:
+    /// `out = sum_i y_i (Q/q_i) mod p_j`. Panics if `y` does not have one limb per source
+    /// prime or a limb is shorter than `out`.
+    pub fn accumulate_limb(&self, kernels: &Kernels, y: &[&[u64]], j: usize, out: &mut [u64]) {
+        let k = self.from.len();
+        assert_eq!(y.len(), k, "accumulate_limb: one limb per source prime");
+        kernels.dot_scalar(
+            out,
+            y,
+            &self.q_hat_mod_p[j * k..(j + 1) * k],
+            self.to[j].value(),
+        );
+    }
+
     /// Converts `input` (`k` limbs of `n`) into `output` (`m` limbs of `n`).
     pub fn convert(
         &self,
@@ -200,14 +222,7 @@ impl BaseConverter {
     /// `out = sum_i y_i (Q/q_i) mod p_j`. `y_i < q_i` may exceed `p_j`: the Shoup kernel
     /// accepts any 64-bit input, so no reduction is needed first.
     fn accumulate_block(&self, kernels: &Kernels, j: usize, y: &[u64], out: &mut [u64]) {
-        let k = self.from.len();
-        let p = self.to[j].value();
-        out.fill(0);
-        for (yi, c) in y
-            .chunks_exact(out.len())
-            .zip(&self.q_hat_mod_p[j * k..(j + 1) * k])
-        {
-            kernels.mul_scalar_add_assign(out, yi, c, p);
-        }
+        let ys: Vec<&[u64]> = y.chunks_exact(out.len()).collect();
+        self.accumulate_limb(kernels, &ys, j, out);
     }
 }

@@ -25,7 +25,29 @@ pub struct KeySwitcher {
     modup: Vec<Vec<BaseConverter>>,
     /// `moddown[l - 1]`: `P` to `Q_l`.
     moddown: Vec<BaseConverter>,
+    /// Reusable `n`-word buffers: fresh multi-megabyte allocations page-fault on every
+    /// switch at N = 2^16, which cost as much as the arithmetic.
+    pool: spin::Mutex<Vec<Vec<u64>>>,
 }
+
+/// Where the digits of a key switch come from.
+enum Source<'a> {
+    /// One switch: the input in NTT form and its coefficient limbs already scaled by
+    /// each digit's `(Q_j / q_i)^-1` (the first step of every ModUp conversion).
+    Fused {
+        c_ntt: &'a RnsPoly,
+        scaled: &'a [u64],
+    },
+    /// Hoisted rotations: stored extended digits, and the NTT-slot permutation of the
+    /// rotation (if any).
+    Stored {
+        dec: &'a Decomposed,
+        perm: Option<&'a [u32]>,
+    },
+}
+
+/// Buffers most kept in the pool (enough for two jobs at the largest digit count).
+const POOL_MAX: usize = 64;
 
 /// The ModUp'ed digits of one polynomial at one level: `(l + K)`-limb polynomials in NTT
 /// form, shared by every key switch (rotation) of it.
@@ -41,7 +63,8 @@ impl KeySwitcher {
     /// Precomputes for `dnum` digits (`alpha = ceil(q_count / dnum)` primes each).
     pub fn new(ctx: &RingContext, dnum: usize) -> Result<Self, RlweError> {
         let qc = ctx.q_count();
-        if dnum == 0 || dnum > qc || ctx.p_count() == 0 {
+        // ModDown overflows are counted in a byte (at most the number of P primes).
+        if dnum == 0 || dnum > qc || ctx.p_count() == 0 || ctx.p_count() > 255 {
             return Err(RlweError::BadDnum(dnum));
         }
         let alpha = qc.div_ceil(dnum);
@@ -95,6 +118,7 @@ impl KeySwitcher {
             p_hat_inv,
             modup,
             moddown,
+            pool: spin::Mutex::new(Vec::new()),
         })
     }
 
@@ -118,35 +142,299 @@ impl KeySwitcher {
         self.p_mod_q[i]
     }
 
-    /// ModUp: the digits of `c` (coefficient form, `l` Q limbs, no P), each extended to
-    /// `Q_l * P` and put in NTT form.
-    pub fn decompose(&self, ctx: &RingContext, c: &RnsPoly) -> Result<Decomposed, RlweError> {
-        if c.form() != Form::Coeff || c.p_limbs() != 0 {
-            return Err(RlweError::Ring(crate::ring::RingError::WrongForm {
-                expected: Form::Coeff,
-            }));
+    /// An `n`-word buffer from the pool (contents unspecified).
+    fn take(&self, n: usize) -> Vec<u64> {
+        let mut v = self.pool.lock().pop().unwrap_or_default();
+        v.resize(n, 0);
+        v
+    }
+
+    fn give(&self, v: Vec<u64>) {
+        let mut pool = self.pool.lock();
+        if pool.len() < POOL_MAX {
+            pool.push(v);
         }
-        let (l, pc, n) = (c.q_limbs(), ctx.p_count(), ctx.n());
-        let mut digits = Vec::new();
-        for (j, conv) in self.modup[l - 1].iter().enumerate() {
-            let range = self.digit_range(j, l);
-            let mut ext = RnsPoly::zero(ctx, l, pc, Form::Coeff)?;
-            let inputs: Vec<&[u64]> = range.clone().map(|i| c.limb(i)).collect();
-            {
-                let data = ext.data_mut();
-                let mut outputs: Vec<&mut [u64]> = Vec::with_capacity(l + pc - range.len());
-                for (i, limb) in data.chunks_mut(n).enumerate() {
-                    if range.contains(&i) {
-                        limb.copy_from_slice(c.limb(i));
-                    } else {
-                        outputs.push(limb);
-                    }
+    }
+
+    /// The coefficient limbs of `c` (either form, `l` Q limbs, no P), each scaled by
+    /// `(Q_j / q_i)^-1 mod q_i` for the digit `j` it belongs to, in a pooled buffer; and
+    /// `c` in NTT form if it was not.
+    fn scaled_limbs(
+        &self,
+        ctx: &RingContext,
+        c: &RnsPoly,
+    ) -> Result<(Vec<u64>, Option<RnsPoly>), RlweError> {
+        if c.p_limbs() != 0 || c.q_limbs() == 0 || c.n() != ctx.n() {
+            return Err(RlweError::KeyShapeMismatch);
+        }
+        let (l, n) = (c.q_limbs(), ctx.n());
+        let mut scaled = self.take(l * n);
+        scaled.copy_from_slice(c.data());
+        let inverse = c.form() == Form::Ntt;
+        let k = ctx.kernels();
+        let convs = &self.modup[l - 1];
+        ctx.executor()
+            .for_each_chunk_mut(&mut scaled, n, &|i, limb| {
+                if inverse {
+                    ctx.plan(i).inverse(limb);
                 }
-                conv.convert_limbs(ctx.kernels(), ctx.executor(), &inputs, &mut outputs)?;
+                convs[i / self.alpha].scale_limb(k, i % self.alpha, limb);
+            });
+        let ntt = if inverse {
+            None
+        } else {
+            let mut x = c.clone();
+            x.to_ntt(ctx)?;
+            Some(x)
+        };
+        Ok((scaled, ntt))
+    }
+
+    /// Limb `t` (of `Q_l` then `P`) of digit `j`, NTT form: borrowed from `src` when it
+    /// is there, otherwise computed into `buf` (ModUp conversion then NTT, or the
+    /// rotation's permutation of a stored digit).
+    fn digit_limb<'b>(
+        &self,
+        ctx: &RingContext,
+        src: &'b Source<'_>,
+        l: usize,
+        j: usize,
+        t: usize,
+        buf: &'b mut [u64],
+    ) -> &'b [u64] {
+        let n = ctx.n();
+        match *src {
+            Source::Fused { c_ntt, scaled } => {
+                let range = self.digit_range(j, l);
+                if range.contains(&t) {
+                    return c_ntt.limb(t);
+                }
+                // The converter's targets are Q_l without the digit, then P.
+                let pos = if t < range.start { t } else { t - range.len() };
+                let mut inputs = [&[][..]; 8];
+                let inputs: &[&[u64]] = if range.len() <= inputs.len() {
+                    for (slot, i) in inputs.iter_mut().zip(range.clone()) {
+                        *slot = &scaled[i * n..(i + 1) * n];
+                    }
+                    &inputs[..range.len()]
+                } else {
+                    return self.digit_limb_wide(ctx, scaled, l, j, t, pos, buf);
+                };
+                self.modup[l - 1][j].accumulate_limb(ctx.kernels(), inputs, pos, buf);
+                ctx.plan(ctx.limb_index(l, t)).forward(buf);
+                buf
             }
-            ext.to_ntt(ctx)?;
+            Source::Stored { dec, perm } => match perm {
+                None => dec.digits[j].limb(t),
+                Some(p) => {
+                    ctx.kernels().permute(dec.digits[j].limb(t), p, buf);
+                    buf
+                }
+            },
+        }
+    }
+
+    /// [`Self::digit_limb`] for digits of more than 8 primes (a heap list of inputs).
+    #[allow(clippy::too_many_arguments)]
+    fn digit_limb_wide<'b>(
+        &self,
+        ctx: &RingContext,
+        scaled: &[u64],
+        l: usize,
+        j: usize,
+        t: usize,
+        pos: usize,
+        buf: &'b mut [u64],
+    ) -> &'b [u64] {
+        let n = ctx.n();
+        let inputs: Vec<&[u64]> = self
+            .digit_range(j, l)
+            .map(|i| &scaled[i * n..(i + 1) * n])
+            .collect();
+        self.modup[l - 1][j].accumulate_limb(ctx.kernels(), &inputs, pos, buf);
+        ctx.plan(ctx.limb_index(l, t)).forward(buf);
+        buf
+    }
+
+    /// Inner product of limb `t` of every digit with the key: `(out0, out1)`.
+    #[allow(clippy::too_many_arguments)]
+    fn inner_limb(
+        &self,
+        ctx: &RingContext,
+        src: &Source<'_>,
+        key: &SwitchingKey,
+        l: usize,
+        digits: usize,
+        t: usize,
+        bufs: &mut [Vec<u64>],
+        out0: &mut [u64],
+        out1: &mut [u64],
+    ) {
+        let g = ctx.limb_index(l, t);
+        let mut d: [&[u64]; 16] = [&[]; 16];
+        let mut kb: [&[u64]; 16] = [&[]; 16];
+        let mut ka: [&[u64]; 16] = [&[]; 16];
+        let m = ctx.moduli()[g];
+        if digits > 16 {
+            let ds: Vec<&[u64]> = bufs
+                .iter_mut()
+                .enumerate()
+                .map(|(j, b)| self.digit_limb(ctx, src, l, j, t, b))
+                .collect();
+            let kb: Vec<&[u64]> = key.b[..digits].iter().map(|p| p.limb(g)).collect();
+            let ka: Vec<&[u64]> = key.a[..digits].iter().map(|p| p.limb(g)).collect();
+            return ctx
+                .kernels()
+                .dot_product2(out0, out1, &ds, &kb, &ka, m.consts());
+        }
+        for (j, b) in bufs.iter_mut().enumerate().take(digits) {
+            d[j] = self.digit_limb(ctx, src, l, j, t, b);
+            kb[j] = key.b[j].limb(g);
+            ka[j] = key.a[j].limb(g);
+        }
+        ctx.kernels().dot_product2(
+            out0,
+            out1,
+            &d[..digits],
+            &kb[..digits],
+            &ka[..digits],
+            m.consts(),
+        );
+    }
+
+    /// The rounded overflow `u = round(sum_t y'_t / p_t)` (HPS) of the fast conversion
+    /// of `p_part` (coefficient form, scaled in place to `y'_t = [x]_{p_t} (P/p_t)^-1`),
+    /// in `[0, K]`. Subtracting `u P` turns the conversion `[x]_P + u P` into the centred
+    /// representative of `x mod P`, so ModDown divides by `P` with rounding.
+    ///
+    /// Without this, `u` is biased (mean ~K/2) and the ModDown error `u * s` has a
+    /// near-constant polynomial component whose value at the roots of unity near 1 is
+    /// ~N/pi times larger: 2^-15 precision after a rotation at N = 2^16 instead of 2^-28.
+    fn moddown_overflow(&self, ctx: &RingContext, p_part: &mut [u64], u: &mut [u8]) {
+        let (n, pm) = (ctx.n(), ctx.p_moduli());
+        let mut acc = vec![0.0f64; n];
+        for (t, pt) in pm.iter().enumerate() {
+            let y = &mut p_part[t * n..(t + 1) * n];
+            ctx.kernels()
+                .mul_scalar_assign(y, &self.p_hat_inv[t], pt.value());
+            let inv = 1.0 / pt.value() as f64;
+            for (a, &v) in acc.iter_mut().zip(y.iter()) {
+                *a += v as f64 * inv;
+            }
+        }
+        let k = pm.len();
+        for (o, &v) in u.iter_mut().zip(&acc) {
+            *o = ((v + 0.5) as usize).min(k) as u8;
+        }
+    }
+
+    /// The key switch proper: inner product of the digits of `src` with `key`, then
+    /// ModDown, limb by limb. Each target limb's ModUp conversion, NTT, inner product
+    /// and ModDown correction run together while the limb is in cache, as one executor
+    /// job (limbs are independent).
+    fn key_switch(
+        &self,
+        ctx: &RingContext,
+        src: &Source<'_>,
+        l: usize,
+        key: &SwitchingKey,
+    ) -> Result<(RnsPoly, RnsPoly), RlweError> {
+        let (pc, n, qc) = (ctx.p_count(), ctx.n(), ctx.q_count());
+        let digits = l.div_ceil(self.alpha);
+        if key.dnum() < digits
+            || key.a.len() < digits
+            || key.b[0].q_limbs() != qc
+            || key.b[0].p_limbs() != pc
+        {
+            return Err(RlweError::KeyShapeMismatch);
+        }
+        let k = ctx.kernels();
+        let exec = ctx.executor();
+        let job_bufs = || -> Vec<Vec<u64>> { (0..digits).map(|_| self.take(n)).collect() };
+        let give_all = |bufs: Vec<Vec<u64>>| bufs.into_iter().for_each(|b| self.give(b));
+
+        // 1. P limbs of both inner products, back to coefficient form; then the ModDown
+        //    overflow of each.
+        let mut p0 = self.take(pc * n);
+        let mut p1 = self.take(pc * n);
+        {
+            let l0: Vec<spin::Mutex<&mut [u64]>> = p0.chunks_mut(n).map(spin::Mutex::new).collect();
+            let l1: Vec<spin::Mutex<&mut [u64]>> = p1.chunks_mut(n).map(spin::Mutex::new).collect();
+            exec.run(pc, &|s| {
+                let mut bufs = job_bufs();
+                let (mut o0, mut o1) = (l0[s].lock(), l1[s].lock());
+                self.inner_limb(ctx, src, key, l, digits, l + s, &mut bufs, &mut o0, &mut o1);
+                let plan = ctx.plan(qc + s);
+                plan.inverse(&mut o0);
+                plan.inverse(&mut o1);
+                give_all(bufs);
+            });
+        }
+        let (mut u0, mut u1) = (vec![0u8; n], vec![0u8; n]);
+        self.moddown_overflow(ctx, &mut p0, &mut u0);
+        self.moddown_overflow(ctx, &mut p1, &mut u1);
+
+        // 2. Q limbs: inner product, minus the NTT of the ModDown conversion, times P^-1.
+        let mut d0 = RnsPoly::zero(ctx, l, 0, Form::Ntt)?;
+        let mut d1 = RnsPoly::zero(ctx, l, 0, Form::Ntt)?;
+        {
+            let l0: Vec<spin::Mutex<&mut [u64]>> =
+                d0.data_mut().chunks_mut(n).map(spin::Mutex::new).collect();
+            let l1: Vec<spin::Mutex<&mut [u64]>> =
+                d1.data_mut().chunks_mut(n).map(spin::Mutex::new).collect();
+            let conv = &self.moddown[l - 1];
+            let y0: Vec<&[u64]> = p0.chunks(n).collect();
+            let y1: Vec<&[u64]> = p1.chunks(n).collect();
+            exec.run(l, &|t| {
+                let mut bufs = job_bufs();
+                let (mut o0, mut o1) = (l0[t].lock(), l1[t].lock());
+                self.inner_limb(ctx, src, key, l, digits, t, &mut bufs, &mut o0, &mut o1);
+                let q = ctx.moduli()[t];
+                let mut table = [0u64; 256];
+                for (r, e) in table.iter_mut().enumerate().take(pc + 1) {
+                    *e = q.mul(q.reduce(r as u64), self.p_mod_q[t]);
+                }
+                let tmp = &mut bufs[0];
+                for (o, y, u) in [(&mut **o0, &y0, &u0), (&mut **o1, &y1, &u1)] {
+                    conv.accumulate_limb(k, y, t, tmp);
+                    for (c, &r) in tmp.iter_mut().zip(u.iter()) {
+                        *c = q.sub(*c, table[r as usize]);
+                    }
+                    ctx.plan(t).forward(tmp);
+                    k.sub_assign(o, tmp, q.value());
+                    k.mul_scalar_assign(o, &self.p_inv_mod_q[t], q.value());
+                }
+                give_all(bufs);
+            });
+        }
+        self.give(p0);
+        self.give(p1);
+        Ok((d0, d1))
+    }
+
+    /// ModUp: the digits of `c` (`l` Q limbs, no P, either form), each extended to
+    /// `Q_l * P` in NTT form, for many key switches of one polynomial (hoisting).
+    pub fn decompose(&self, ctx: &RingContext, c: &RnsPoly) -> Result<Decomposed, RlweError> {
+        let (scaled, ntt) = self.scaled_limbs(ctx, c)?;
+        let c_ntt = ntt.as_ref().unwrap_or(c);
+        let (l, pc, n) = (c.q_limbs(), ctx.p_count(), ctx.n());
+        let src = Source::Fused {
+            c_ntt,
+            scaled: &scaled,
+        };
+        let mut digits = Vec::with_capacity(l.div_ceil(self.alpha));
+        for j in 0..l.div_ceil(self.alpha) {
+            let mut ext = RnsPoly::zero(ctx, l, pc, Form::Ntt)?;
+            ctx.executor()
+                .for_each_chunk_mut(ext.data_mut(), n, &|t, limb| {
+                    let mut buf = self.take(n);
+                    let d = self.digit_limb(ctx, &src, l, j, t, &mut buf);
+                    limb.copy_from_slice(d);
+                    self.give(buf);
+                });
             digits.push(ext);
         }
+        self.give(scaled);
         Ok(Decomposed { digits, q_limbs: l })
     }
 
@@ -160,101 +448,63 @@ impl KeySwitcher {
         key: &SwitchingKey,
         perm: Option<&[u32]>,
     ) -> Result<(RnsPoly, RnsPoly), RlweError> {
-        if key.dnum() < dec.digits.len() || key.b[0].q_limbs() != ctx.q_count() {
+        if key.dnum() < dec.digits.len() {
             return Err(RlweError::KeyShapeMismatch);
         }
-        let (l, pc, n) = (dec.q_limbs, ctx.p_count(), ctx.n());
-        let k = ctx.kernels();
-        let mut acc0 = RnsPoly::zero(ctx, l, pc, Form::Ntt)?;
-        let mut acc1 = RnsPoly::zero(ctx, l, pc, Form::Ntt)?;
-        let mut permuted = vec![0u64; n];
-        for (j, digit) in dec.digits.iter().enumerate() {
-            for i in 0..l + pc {
-                let g = ctx.limb_index(l, i);
-                let m = ctx.moduli()[g];
-                let d = match perm {
-                    Some(p) => {
-                        k.permute(digit.limb(i), p, &mut permuted);
-                        &permuted[..]
-                    }
-                    None => digit.limb(i),
-                };
-                k.mul_add_assign(acc0.limb_mut(i), d, key.b[j].limb(g), m.consts());
-                k.mul_add_assign(acc1.limb_mut(i), d, key.a[j].limb(g), m.consts());
-            }
-        }
-        Ok((self.mod_down(ctx, acc0)?, self.mod_down(ctx, acc1)?))
+        self.key_switch(ctx, &Source::Stored { dec, perm }, dec.q_limbs, key)
     }
 
     /// `round(x / P)` from `Q_l * P` (NTT form) to `Q_l` (NTT form).
     pub fn mod_down(&self, ctx: &RingContext, x: RnsPoly) -> Result<RnsPoly, RlweError> {
         let (l, pc, n) = (x.q_limbs(), x.p_limbs(), ctx.n());
-        debug_assert_eq!(pc, ctx.p_count());
+        if pc != ctx.p_count() || x.form() != Form::Ntt {
+            return Err(RlweError::KeyShapeMismatch);
+        }
         let k = ctx.kernels();
         let mut p_part = x.p_part().to_vec();
         ctx.executor()
             .for_each_chunk_mut(&mut p_part, n, &|t, limb| {
                 ctx.plan(ctx.q_count() + t).inverse(limb)
             });
-        let mut conv = vec![0u64; l * n];
-        self.moddown[l - 1].convert(k, ctx.executor(), &p_part, &mut conv)?;
-        self.center_moddown(ctx, &p_part, &mut conv);
-        ctx.executor()
-            .for_each_chunk_mut(&mut conv, n, &|i, limb| ctx.plan(i).forward(limb));
+        let mut u = vec![0u8; n];
+        self.moddown_overflow(ctx, &mut p_part, &mut u);
+        let y: Vec<&[u64]> = p_part.chunks(n).collect();
         let mut out = x;
         out.drop_p_limbs();
-        for i in 0..l {
-            let q = ctx.moduli()[i].value();
-            k.sub_assign(out.limb_mut(i), &conv[i * n..(i + 1) * n], q);
-            k.mul_scalar_assign(out.limb_mut(i), &self.p_inv_mod_q[i], q);
-        }
+        let conv = &self.moddown[l - 1];
+        ctx.executor()
+            .for_each_chunk_mut(out.data_mut(), n, &|t, o| {
+                let q = ctx.moduli()[t];
+                let mut tmp = self.take(n);
+                conv.accumulate_limb(k, &y, t, &mut tmp);
+                for (c, &r) in tmp.iter_mut().zip(&u) {
+                    *c = q.sub(*c, q.mul(r as u64, self.p_mod_q[t]));
+                }
+                ctx.plan(t).forward(&mut tmp);
+                k.sub_assign(o, &tmp, q.value());
+                k.mul_scalar_assign(o, &self.p_inv_mod_q[t], q.value());
+                self.give(tmp);
+            });
         Ok(out)
     }
 
-    /// Turns the fast conversion `[x]_P + u P` (with `0 <= u < K`) into the centred
-    /// representative of `x mod P`, so ModDown divides by `P` with rounding.
-    ///
-    /// Without this, `u` is biased (mean ~K/2) and the ModDown error `u * s` has a
-    /// near-constant polynomial component whose value at the roots of unity near 1 is
-    /// ~N/pi times larger: 2^-15 precision after a rotation at N = 2^16 instead of 2^-28.
-    /// Here `u' = round(sum_t y'_t / p_t)` (HPS), with `y'_t = [x]_{p_t} (P/p_t)^-1`.
-    fn center_moddown(&self, ctx: &RingContext, p_part: &[u64], conv: &mut [u64]) {
-        let (n, pm) = (ctx.n(), ctx.p_moduli());
-        let mut u = vec![0.0f64; n];
-        let mut y = vec![0u64; n];
-        for (t, pt) in pm.iter().enumerate() {
-            y.copy_from_slice(&p_part[t * n..(t + 1) * n]);
-            ctx.kernels()
-                .mul_scalar_assign(&mut y, &self.p_hat_inv[t], pt.value());
-            let inv = 1.0 / pt.value() as f64;
-            for (acc, &v) in u.iter_mut().zip(&y) {
-                *acc += v as f64 * inv;
-            }
-        }
-        // sum_t y'_t / p_t lies in [0, K), so the rounded overflow is an integer in
-        // [0, K]: look up u * (P mod q_i) instead of multiplying per coefficient.
-        let k = pm.len();
-        let mut table = vec![0u64; k + 1];
-        for (i, limb) in conv.chunks_mut(n).enumerate() {
-            let q = ctx.moduli()[i];
-            for (r, t) in table.iter_mut().enumerate() {
-                *t = q.mul(q.reduce(r as u64), self.p_mod_q[i]);
-            }
-            for (c, &v) in limb.iter_mut().zip(&u) {
-                let r = ((v + 0.5) as usize).min(k);
-                *c = q.sub(*c, table[r]);
-            }
-        }
-    }
-
-    /// Full key switch of `c` (coefficient form, `l` Q limbs): `(d0, d1)` over `Q_l`.
+    /// Full key switch of `c` (`l` Q limbs, no P, either form; NTT form saves the
+    /// forward transforms of the digits' own limbs): `(d0, d1)` over `Q_l`, NTT form,
+    /// with `d0 + d1 s ~ c s'`.
     pub fn switch(
         &self,
         ctx: &RingContext,
         c: &RnsPoly,
         key: &SwitchingKey,
     ) -> Result<(RnsPoly, RnsPoly), RlweError> {
-        let dec = self.decompose(ctx, c)?;
-        self.apply(ctx, &dec, key, None)
+        let (scaled, ntt) = self.scaled_limbs(ctx, c)?;
+        let c_ntt = ntt.as_ref().unwrap_or(c);
+        let src = Source::Fused {
+            c_ntt,
+            scaled: &scaled,
+        };
+        let out = self.key_switch(ctx, &src, c.q_limbs(), key);
+        self.give(scaled);
+        out
     }
 }

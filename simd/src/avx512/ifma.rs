@@ -12,6 +12,7 @@ use super::ops::*;
 use crate::modulus::{ModulusConsts, ShoupConst};
 use crate::scalar;
 use crate::table::NttTable;
+use core::arch::x86_64::*;
 
 /// Barrett reduction of products of two values below `q < 2^50`, in 52-bit IFMA
 /// arithmetic. With `x = a b < q^2 < 2^(2b)` (`b` the bit length of `q`):
@@ -146,7 +147,34 @@ pub fn mul_add_assign(acc: &mut [u64], a: &[u64], b: &[u64], m: &ModulusConsts) 
 /// The CPU must support AVX-512 F, DQ, VL, BW and IFMA (see [`crate::Kernels`]).
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx512ifma")]
 pub fn mul_scalar_assign(a: &mut [u64], c: &ShoupConst, q: u64) {
-    super::mul_scalar_assign(a, c, q)
+    if q >= 1 << 50 {
+        return super::mul_scalar_assign(a, c, q);
+    }
+    // IFMA Shoup for 8-lane chunks whose inputs are below 2^52 (the usual case: residues
+    // of other primes below 2^50), the 64-bit kernel for any other chunk.
+    let (w, ws) = (splat(c.w), splat(c.w_shoup52));
+    let (qv, neg_q, mask52, big) = (
+        splat(q),
+        splat((1 << 52) - q),
+        splat((1 << 52) - 1),
+        splat(1 << 52),
+    );
+    let done = a.len() / 8 * 8;
+    let p = a.as_mut_ptr();
+    for i in (0..done).step_by(8) {
+        // SAFETY: `i + 8 <= done <= a.len()`.
+        unsafe {
+            let y = load(p.add(i));
+            if _mm512_cmpge_epu64_mask(y, big) != 0 {
+                super::mul_scalar_assign(&mut a[i..i + 8], c, q);
+                continue;
+            }
+            let qhat = madd52hi(zero(), y, ws);
+            let r = and(madd52lo(madd52lo(zero(), y, w), qhat, neg_q), mask52);
+            store(p.add(i), reduce_once(r, qv));
+        }
+    }
+    scalar::mul_scalar_assign(&mut a[done..], c, q);
 }
 
 /// `acc[i] = (acc[i] + a[i] * c.w) mod q` (any `a[i]`, so the 64-bit path).
@@ -192,4 +220,275 @@ pub fn permute(a: &[u64], perm: &[u32], out: &mut [u64]) {
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx512ifma")]
 pub fn automorphism_coeff(a: &[u64], g: usize, out: &mut [u64], q: u64) {
     super::automorphism_coeff(a, g, out, q)
+}
+
+/// Reduction of a lazily accumulated IFMA sum `x = hi 2^52 + lo` (two 64-bit lanes of
+/// partial sums: `lo` of `madd52lo`, `hi` of `madd52hi`) to `x mod q`, `q < 2^50`.
+///
+/// Carry `lo`'s bits above 52 into `hi`, split `hi = hh 2^52 + hl`; then
+/// `x = hh (2^104 mod q) + hl (2^52 mod q) + lo (mod q)`, each term a Shoup product of a
+/// 52-bit value (in `[0, 2q)`), so the sum is below `6q` and three conditional
+/// subtractions finish. `WIDE = false` skips the `hh` term when the caller knows
+/// `hi < 2^52` after the carry.
+#[derive(Clone, Copy)]
+struct LazySum {
+    q: V,
+    two_q: V,
+    four_q: V,
+    neg_q: V,
+    mask52: V,
+    one_s: V,
+    r1: V,
+    r1_s: V,
+    r2: V,
+    r2_s: V,
+}
+
+impl LazySum {
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx512ifma")]
+    fn new(q: u64) -> Self {
+        debug_assert!(q < 1 << 50);
+        let r1 = ((1u128 << 52) % q as u128) as u64;
+        let r2 = ((1u128 << 104) % q as u128) as u64;
+        let s = |w: u64| (((w as u128) << 52) / q as u128) as u64;
+        Self {
+            q: splat(q),
+            two_q: splat(2 * q),
+            four_q: splat(4 * q),
+            neg_q: splat((1 << 52) - q),
+            mask52: splat((1 << 52) - 1),
+            one_s: splat(s(1)),
+            r1: splat(r1),
+            r1_s: splat(s(r1)),
+            r2: splat(r2),
+            r2_s: splat(s(r2)),
+        }
+    }
+
+    /// `y w mod q` in `[0, 2q)` for `y < 2^52` (Shoup, `ws = floor(w 2^52 / q)`).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx512ifma")]
+    fn shoup(self, y: V, w: V, ws: V) -> V {
+        let qhat = madd52hi(zero(), y, ws);
+        and(
+            madd52lo(madd52lo(zero(), y, w), qhat, self.neg_q),
+            self.mask52,
+        )
+    }
+
+    /// `y mod q` in `[0, 2q)` for `y < 2^52`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx512ifma")]
+    fn fold(self, y: V) -> V {
+        let qhat = madd52hi(zero(), y, self.one_s);
+        and(madd52lo(y, qhat, self.neg_q), self.mask52)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx512ifma")]
+    fn finish<const WIDE: bool>(self, lo: V, hi: V) -> V {
+        let hi = add(hi, _mm512_srli_epi64::<52>(lo));
+        let lo = and(lo, self.mask52);
+        let mut s = add(
+            self.fold(lo),
+            self.shoup(and(hi, self.mask52), self.r1, self.r1_s),
+        );
+        if WIDE {
+            s = add(
+                s,
+                self.shoup(_mm512_srli_epi64::<52>(hi), self.r2, self.r2_s),
+            );
+            s = reduce_once(s, self.four_q);
+        }
+        reduce_once(reduce_once(s, self.two_q), self.q)
+    }
+}
+
+/// Most terms a lazy sum takes before the 64-bit `lo` lanes could overflow (each adds
+/// below `2^52`).
+const MAX_LAZY_TERMS: usize = 1 << 11;
+
+/// `out[c] = sum_j a[j][c] b[j][c] mod q` with every input below `q < 2^50`: IFMA
+/// products accumulated unreduced, one reduction per output.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, DQ, VL, BW and IFMA (see [`crate::Kernels`]).
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx512ifma")]
+pub fn dot_product(out: &mut [u64], a: &[&[u64]], b: &[&[u64]], m: &ModulusConsts) {
+    let k = a.len().min(b.len());
+    if !m.is_ifma_friendly() || k > MAX_LAZY_TERMS {
+        return scalar_tail_dot(out, 0, a, b, m);
+    }
+    let n = out.len();
+    assert!(
+        a[..k].iter().chain(&b[..k]).all(|s| s.len() >= n),
+        "dot_product: input shorter than output"
+    );
+    let red = LazySum::new(m.q);
+    // hi parts are below 2^48 each (q < 2^50), so hi < 2^52 after the carry while
+    // k < 15.
+    let wide = k >= 15;
+    let done = n / 8 * 8;
+    let po = out.as_mut_ptr();
+    for i in (0..done).step_by(8) {
+        let (mut lo, mut hi) = (zero(), zero());
+        for j in 0..k {
+            // SAFETY: `i + 8 <= n <= a[j].len(), b[j].len()` (checked above).
+            let (x, y) = unsafe { (load(a[j].as_ptr().add(i)), load(b[j].as_ptr().add(i))) };
+            lo = madd52lo(lo, x, y);
+            hi = madd52hi(hi, x, y);
+        }
+        let r = if wide {
+            red.finish::<true>(lo, hi)
+        } else {
+            red.finish::<false>(lo, hi)
+        };
+        // SAFETY: `i + 8 <= done <= out.len()`.
+        unsafe { store(po.add(i), r) };
+    }
+    scalar_tail_dot(out, done, a, b, m);
+}
+
+fn scalar_tail_dot(out: &mut [u64], from: usize, a: &[&[u64]], b: &[&[u64]], m: &ModulusConsts) {
+    for c in from..out.len() {
+        let mut acc = 0u64;
+        for (x, y) in a.iter().zip(b) {
+            let s = acc + m.mul(x[c], y[c]);
+            acc = if s >= m.q { s - m.q } else { s };
+        }
+        out[c] = acc;
+    }
+}
+
+/// `out0 = sum_j a[j] b0[j]`, `out1 = sum_j a[j] b1[j]` mod `q < 2^50` (all inputs below
+/// `q`), reading each `a[j]` once: the key-switching inner product.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, DQ, VL, BW and IFMA (see [`crate::Kernels`]).
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx512ifma")]
+pub fn dot_product2(
+    out0: &mut [u64],
+    out1: &mut [u64],
+    a: &[&[u64]],
+    b0: &[&[u64]],
+    b1: &[&[u64]],
+    m: &ModulusConsts,
+) {
+    let k = a.len().min(b0.len()).min(b1.len());
+    if !m.is_ifma_friendly() || k > MAX_LAZY_TERMS {
+        scalar_tail_dot(out0, 0, a, b0, m);
+        return scalar_tail_dot(out1, 0, a, b1, m);
+    }
+    let n = out0.len().min(out1.len());
+    assert!(
+        a[..k]
+            .iter()
+            .chain(&b0[..k])
+            .chain(&b1[..k])
+            .all(|s| s.len() >= n),
+        "dot_product2: input shorter than output"
+    );
+    let red = LazySum::new(m.q);
+    let wide = k >= 15;
+    let done = n / 8 * 8;
+    let (p0, p1) = (out0.as_mut_ptr(), out1.as_mut_ptr());
+    for i in (0..done).step_by(8) {
+        let (mut lo0, mut hi0, mut lo1, mut hi1) = (zero(), zero(), zero(), zero());
+        for j in 0..k {
+            // SAFETY: `i + 8 <= n` and every input is at least `n` long (checked above).
+            let (x, y0, y1) = unsafe {
+                (
+                    load(a[j].as_ptr().add(i)),
+                    load(b0[j].as_ptr().add(i)),
+                    load(b1[j].as_ptr().add(i)),
+                )
+            };
+            lo0 = madd52lo(lo0, x, y0);
+            hi0 = madd52hi(hi0, x, y0);
+            lo1 = madd52lo(lo1, x, y1);
+            hi1 = madd52hi(hi1, x, y1);
+        }
+        let (r0, r1) = if wide {
+            (red.finish::<true>(lo0, hi0), red.finish::<true>(lo1, hi1))
+        } else {
+            (red.finish::<false>(lo0, hi0), red.finish::<false>(lo1, hi1))
+        };
+        // SAFETY: `i + 8 <= done <= out0.len(), out1.len()`.
+        unsafe {
+            store(p0.add(i), r0);
+            store(p1.add(i), r1);
+        }
+    }
+    scalar_tail_dot(&mut out0[..n], done, a, b0, m);
+    scalar_tail_dot(&mut out1[..n], done, a, b1, m);
+}
+
+/// `out[c] = sum_j a[j][c] w[j].w mod q` (`w[j].w < q < 2^50`): the accumulation of a
+/// fast base conversion. IFMA needs `a[j][c] < 2^52`; a chunk with a larger input falls
+/// back to the 64-bit kernels, so any input is accepted.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, DQ, VL, BW and IFMA (see [`crate::Kernels`]).
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx512ifma")]
+pub fn dot_scalar(out: &mut [u64], a: &[&[u64]], w: &[ShoupConst], q: u64) {
+    let k = a.len().min(w.len());
+    if q >= 1 << 50 || k > MAX_LAZY_TERMS {
+        return scalar::dot_scalar(out, a, w, q);
+    }
+    let n = out.len();
+    assert!(
+        a[..k].iter().all(|s| s.len() >= n),
+        "dot_scalar: input shorter than output"
+    );
+    let red = LazySum::new(q);
+    // Products of a 52-bit input and a 50-bit weight have hi parts below 2^50.
+    let wide = k >= 4;
+    let done = n / 8 * 8;
+    let po = out.as_mut_ptr();
+    let big = splat(1 << 52);
+    for i in (0..done).step_by(8) {
+        let (mut lo, mut hi) = (zero(), zero());
+        let mut any_big = 0u8;
+        for j in 0..k {
+            // SAFETY: `i + 8 <= n <= a[j].len()` (checked above).
+            let x = unsafe { load(a[j].as_ptr().add(i)) };
+            any_big |= _mm512_cmpge_epu64_mask(x, big);
+            let c = splat(w[j].w);
+            lo = madd52lo(lo, x, c);
+            hi = madd52hi(hi, x, c);
+        }
+        if any_big != 0 {
+            let mut tmp = [0u64; 8];
+            for (t, slot) in tmp.iter_mut().enumerate() {
+                let mut acc = 0u64;
+                for j in 0..k {
+                    let r = scalar::mul_shoup_lazy(a[j][i + t], w[j].w, w[j].w_shoup, q);
+                    let r = if r >= q { r - q } else { r };
+                    let s = acc + r;
+                    acc = if s >= q { s - q } else { s };
+                }
+                *slot = acc;
+            }
+            out[i..i + 8].copy_from_slice(&tmp);
+            continue;
+        }
+        let r = if wide {
+            red.finish::<true>(lo, hi)
+        } else {
+            red.finish::<false>(lo, hi)
+        };
+        // SAFETY: `i + 8 <= done <= out.len()`.
+        unsafe { store(po.add(i), r) };
+    }
+    for c in done..n {
+        let mut acc = 0u64;
+        for j in 0..k {
+            let r = scalar::mul_shoup_lazy(a[j][c], w[j].w, w[j].w_shoup, q);
+            let r = if r >= q { r - q } else { r };
+            let s = acc + r;
+            acc = if s >= q { s - q } else { s };
+        }
+        out[c] = acc;
+    }
 }

@@ -427,3 +427,14 @@ fn window_sum<E: SlotOps>(ev: &E, e: &E::Value, c: usize) -> Result<E::Value, Sl
     }
     acc.ok_or(SlotError::EmptyInput)
 }
+
+/// The training step's plug-in: [`Softmax::depth`] and [`Softmax::apply`]
+/// (bootstrapping inside per [`Softmax::plan`] when the input has fewer levels).
+impl<E: SlotOps> crate::hetal::train::RowSoftmax<E> for Softmax {
+    fn depth(&self) -> usize {
+        Softmax::depth(self)
+    }
+    fn apply(&self, ev: &E, logits: &E::Value) -> Result<E::Value, SlotError> {
+        Softmax::apply(self, ev, logits)
+    }
+}
