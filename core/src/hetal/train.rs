@@ -392,7 +392,9 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         let need = self.atb_depth(d[0].level(), batch.x.level());
         if d[0].level() < need {
             let tb = self.clock.seconds();
-            d = self.refresh(&d, &mut rep).map_err(restage("refresh P - Y"))?;
+            d = self
+                .refresh(&d, &mut rep)
+                .map_err(restage("refresh P - Y"))?;
             rep.times.bootstrap += self.clock.seconds() - tb;
         }
         let d = EncMatrix::from_blocks(*batch.y.layout(), d)?;
@@ -416,7 +418,9 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
                 .iter()
                 .map(|b| self.to_scale(b, k / s, b.level() - 1, ev.default_scale()))
                 .collect::<Result<_, _>>()?;
-            let blocks = self.refresh(&scaled, &mut rep).map_err(restage("refresh gradient"))?;
+            let blocks = self
+                .refresh(&scaled, &mut rep)
+                .map_err(restage("refresh gradient"))?;
             g = EncMatrix::from_blocks(*g.layout(), blocks)?;
             k = s;
         }
@@ -428,7 +432,8 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
 
         if st.u.level() < need {
             let tb = self.clock.seconds();
-            self.refresh_state(st, &mut rep).map_err(restage("refresh weights"))?;
+            self.refresh_state(st, &mut rep)
+                .map_err(restage("refresh weights"))?;
             rep.times.bootstrap += self.clock.seconds() - tb;
         }
         rep.ops = ev.counts().since(&before);
@@ -684,16 +689,4 @@ where
         times,
         steps_report: reports,
     })
-}
-
-/// The wide-domain softmax as the training step's row function: it places its
-/// own bootstraps for the input's level ([`super::softmax::Softmax::plan`]).
-impl<E: SlotOps> RowSoftmax<E> for super::softmax::Softmax {
-    fn depth(&self) -> usize {
-        super::softmax::Softmax::depth(self)
-    }
-
-    fn apply(&self, ev: &E, logits: &E::Value) -> Result<E::Value, SlotError> {
-        super::softmax::Softmax::apply(self, ev, logits)
-    }
 }
