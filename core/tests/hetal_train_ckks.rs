@@ -20,7 +20,7 @@ use hetal_core::hetal::softmax::{Softmax, SoftmaxSpec};
 use hetal_core::hetal::train::{
     NoClock, TrainLayout, Trainer, UpdateConfig, train, weight_scale_for,
 };
-use hetal_core::linalg::{AbtOutput, AtbVariant, RotationPlan, UnitShape, decrypt_matrix};
+use hetal_core::linalg::{UnitShape, decrypt_matrix};
 use hetal_core::slots::{CiphertextBootstrapper, CkksEngine, SimParams, SlotCrypt, SlotSim};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -102,11 +102,13 @@ fn train_on<E: SlotCrypt>(
     (model, out.epochs)
 }
 
-fn rotations(unit: UnitShape, softmax: &Softmax) -> Vec<isize> {
-    let mut plan = RotationPlan::abt(unit, CLASSES, AbtOutput::Tiled);
-    plan.extend(&RotationPlan::atb(unit, CLASSES, AtbVariant::ShiftLhs));
-    plan.extend(&RotationPlan::atb(unit, CLASSES, AtbVariant::ShiftRhs));
-    let mut r = plan.steps();
+fn rotations(unit: UnitShape, cols: usize, softmax: &Softmax) -> Vec<isize> {
+    let layout = TrainLayout {
+        unit,
+        cols,
+        classes: CLASSES,
+    };
+    let mut r = layout.rotations();
     r.extend(softmax.rotations());
     r.sort_unstable();
     r.dedup();
@@ -129,7 +131,12 @@ fn encrypted_training_matches_plaintext_accuracy() {
     let boot = Bootstrapper::new(&ctx, BootParams::full(&params), &sk, &mut rng).unwrap();
     let unit = UnitShape::hetal(cfg.batch, CLASSES, params.max_slots()).unwrap();
     let keys = boot
-        .gen_evaluation_keys(&ctx, &sk, &rotations(unit, &softmax), &mut rng)
+        .gen_evaluation_keys(
+            &ctx,
+            &sk,
+            &rotations(unit, d.train.cols, &softmax),
+            &mut rng,
+        )
         .unwrap();
     let ev = CkksEngine::new(&ctx, &keys)
         .with_secret_key(&sk, [12; 32])

@@ -40,7 +40,8 @@ use core::fmt;
 
 use super::protocol::Decision;
 use crate::linalg::{
-    AbtOutput, AtbVariant, BlockLayout, EncMatrix, LinalgError, MatrixOps, Tiling, UnitShape, cost,
+    AbtOutput, AtbVariant, BlockLayout, EncMatrix, LinalgError, MatrixOps, RotationPlan, Tiling,
+    UnitShape, cost,
 };
 use crate::slots::{Complex, Leveled, OpCounts, SlotError, SlotOps};
 
@@ -254,6 +255,24 @@ impl TrainLayout {
         Ok(BlockLayout::vertical(self.classes, self.cols, self.unit)?)
     }
 
+    /// The exact rotation offsets a training run needs besides the softmax's
+    /// (`diag_abt` for logits and validation, `diag_atb` in both variants, as
+    /// `Auto` picks one by level): what the client generates keys for.
+    pub fn rotations(&self) -> Vec<isize> {
+        let mut plan = RotationPlan::abt(self.unit, self.classes, AbtOutput::Tiled);
+        plan.extend(&RotationPlan::atb_folded(
+            self.unit,
+            self.classes,
+            AtbVariant::ShiftLhs,
+        ));
+        plan.extend(&RotationPlan::atb_folded(
+            self.unit,
+            self.classes,
+            AtbVariant::ShiftRhs,
+        ));
+        plan.steps()
+    }
+
     /// One-hot rows of `labels` (`rows x classes`, row-major f64).
     pub fn one_hot(&self, labels: &[usize]) -> Vec<f64> {
         let mut y = alloc::vec![0.0; labels.len() * self.classes];
@@ -348,7 +367,7 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
     fn atb_depth(&self, level_d: usize, level_x: usize) -> usize {
         let l = &self.layout;
         let v = AtbVariant::Auto.resolve(level_d, level_x);
-        cost::atb(l.unit.s0, l.cols, l.classes, l.unit, v).depth_lhs as usize + 1
+        cost::atb_folded(l.unit.s0, l.cols, l.classes, l.unit, v).depth_lhs as usize + 1
     }
 
     /// The all-zero initial state (HETAL starts from `W = 0`): zero times a
@@ -398,7 +417,7 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
             rep.times.bootstrap += self.clock.seconds() - tb;
         }
         let d = EncMatrix::from_blocks(*batch.y.layout(), d)?;
-        let mut g = self.ops.diag_atb(&d, &batch.x, AtbVariant::Auto)?;
+        let mut g = self.ops.diag_atb_folded(&d, &batch.x, AtbVariant::Auto)?;
         rep.times.atb = self.clock.seconds() - t - rep.times.bootstrap;
 
         // Keep U usable for the next diag_abt (and one level for forming W).
