@@ -18,7 +18,11 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let params = Params::boot_n16();
+    // BOOT_PRESET=insecure_N13 runs the same chain shape at N = 2^13 (quick check).
+    let params = match std::env::var("BOOT_PRESET").as_deref() {
+        Ok("insecure_N13") => Params::insecure_boot_n13(),
+        _ => Params::boot_n16(),
+    };
     let log2 = |q: &u64| (*q as f64).log2();
     println!(
         "params {}: N = 2^{}, log Q = {:.1}, log P = {:.1}, log QP = {:.1} (bound {:?}), dnum {}",
@@ -51,6 +55,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sk = ctx.gen_secret_key(&mut rng)?;
     let mut bp = BootParams::full(&params);
     bp.precompute = std::env::var("BOOT_PRECOMPUTE").is_ok();
+    // BOOT_DFT_LEVELS=4 trades two levels for fewer diagonals per DFT level.
+    if let Some(l) = std::env::var("BOOT_DFT_LEVELS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        bp.cts_levels = l;
+        bp.stc_levels = l;
+    }
     let t = Instant::now();
     let boot = Bootstrapper::new(&ctx, bp.clone(), &sk, &mut rng)?;
     let t_setup = t.elapsed();

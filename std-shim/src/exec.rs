@@ -117,4 +117,45 @@ mod tests {
             .unwrap();
         assert_eq!(o1, o2);
     }
+
+    /// Key switching runs its target limbs as executor jobs: relinearization, rotation
+    /// and hoisted rotations must give the same ciphertexts on 1 and 3 threads.
+    #[test]
+    fn key_switching_identical_to_sequential() {
+        use hetal_core::ckks::complex::Complex;
+        use hetal_core::ckks::{CkksContext, Evaluator, Params};
+        let seq = CkksContext::new(Params::insecure_n12()).unwrap();
+        let par = CkksContext::new(Params::insecure_n12())
+            .unwrap()
+            .with_executor(Arc::new(RayonExecutor::with_threads(3).unwrap()));
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let sk = seq.gen_secret_key(&mut rng).unwrap();
+        let keys = seq
+            .gen_evaluation_keys(&sk, &[1, 3], true, &mut rng)
+            .unwrap();
+        let slots = seq.params().max_slots();
+        let x: Vec<Complex> = (0..slots)
+            .map(|i| Complex::new((i as f64).sin(), 0.25))
+            .collect();
+        let pt = seq
+            .encode(
+                &x,
+                slots,
+                seq.params().max_level(),
+                seq.params().default_scale(),
+            )
+            .unwrap();
+        let ct = seq.encrypt_sk(&sk, &pt, &mut rng).unwrap();
+        let (e1, e2) = (Evaluator::new(&seq, &keys), Evaluator::new(&par, &keys));
+        assert_eq!(e1.rotate(&ct, 1).unwrap(), e2.rotate(&ct, 1).unwrap());
+        assert_eq!(e1.conjugate(&ct).unwrap(), e2.conjugate(&ct).unwrap());
+        assert_eq!(
+            e1.mul_relin_rescale(&ct, &ct).unwrap(),
+            e2.mul_relin_rescale(&ct, &ct).unwrap()
+        );
+        assert_eq!(
+            e1.rotate_hoisted(&ct, &[1, 3]).unwrap(),
+            e2.rotate_hoisted(&ct, &[1, 3]).unwrap()
+        );
+    }
 }

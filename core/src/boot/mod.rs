@@ -48,6 +48,9 @@ pub use encaps::{EncapsulationKeys, modraise_bound, modraise_failure_log2};
 use evalmod::EvalModPoly;
 use lintrans::EncodedTransform;
 
+/// Bits by which the raised ciphertext's data is scaled up before CoeffToSlot.
+const RAISE_BITS: f64 = 12.0;
+
 /// Bootstrapping parameters (on top of a [`Params`] whose chain has room for them).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BootParams {
@@ -183,7 +186,7 @@ impl Bootstrapper {
             cts_m.push(DiagMatrix::blocks(Some(&a), Some(&a), Some(&c), Some(&c)));
         }
         let mut cts = Vec::new();
-        let mut s_cur = s0;
+        let mut s_cur = s0 * libm::exp2(RAISE_BITS);
         for (j, m) in cts_m.iter().enumerate() {
             let l = top - j;
             let ql = q[l] as f64;
@@ -208,13 +211,17 @@ impl Bootstrapper {
         }
         let mut stc = Vec::new();
         let mut s_cur = s_msg;
+        // The message leaves EvalMod at a large scale (small rescale noise) and comes down
+        // to the output scale evenly over the SlotToCoeff levels: one level shedding it all
+        // would encode its diagonals at a small scale, and their rounding would dominate.
+        let shed = libm::pow(out_scale / s_msg, 1.0 / stc_m.len() as f64);
         for (j, m) in stc_m.iter().enumerate() {
             let l = l_em - j;
             let ql = q[l] as f64;
             let pt = if j + 1 == stc_m.len() {
                 out_scale * ql / s_cur
             } else {
-                ql
+                ql * shed
             };
             s_cur = s_cur * pt / ql;
             stc.push(EncodedTransform::new(ctx, m, l, pt, bp.precompute)?);
@@ -309,12 +316,17 @@ impl Bootstrapper {
     /// Steps 1-3: ModRaise, SubSum, CoeffToSlot. Returns the ciphertext(s) holding `y`.
     fn to_slots(&self, ev: &Evaluator<'_>, ct: &Ciphertext) -> Result<Vec<Ciphertext>, CkksError> {
         let ctx = ev.context();
-        let mut x = encaps::mod_raise(ctx, &self.keys, ct, self.top)?;
+        let raised = encaps::mod_raise(ctx, &self.keys, ct, self.top)?;
+        // Lift the data scale by 2^RAISE_BITS (an exact integer multiple): the rotations of
+        // SubSum and CoeffToSlot add a fixed key-switching noise, which would otherwise sit
+        // at the raised polynomial's own scale (~q0 K) and, through EvalMod's q0 / scale
+        // and SlotToCoeff's sqrt(N), cost ~N^1.5 in precision.
+        let mut x = evalmod::mul_int_f64(ev, &raised, libm::exp2(RAISE_BITS))?;
         for &r in &self.sub_sum {
             let rx = ev.rotate(&x, r)?;
             x = ev.add(&x, &rx)?;
         }
-        x.scale = self.s0;
+        x.scale = self.s0 * libm::exp2(RAISE_BITS);
         for t in &self.cts {
             x = t.apply(ev, &x)?;
         }

@@ -240,16 +240,18 @@ impl Params {
     }
 
     /// N = 2^16, bootstrappable, 128-bit secure (uniform ternary main secret):
-    /// base prime 48 bits, 12 primes of 42 bits (9 computation levels, then 3 SlotToCoeff
+    /// base prime 46 bits (`q0 / scale = 2^4`: the best precision trade-off between the
+    /// EvalMod noise, amplified by `q0 / scale`, and the message's distance from `q0 I`),
+    /// 12 primes of 42 bits (9 computation levels, then 3 SlotToCoeff
     /// levels), 14 primes of 58 bits (11 EvalMod levels, then 3 CoeffToSlot levels);
-    /// 6 special primes of 60 bits, dnum 5, scale 2^42. log Q ~ 1364, log P ~ 360,
-    /// log QP ~ 1724 <= 1747. With [`crate::boot::BootParams::full`] a bootstrap leaves
+    /// 6 special primes of 60 bits, dnum 5, scale 2^42. log Q ~ 1362, log P ~ 360,
+    /// log QP ~ 1722 <= 1747. With [`crate::boot::BootParams::full`] a bootstrap leaves
     /// 9 levels at scale 2^42 (documented in `crate::boot`).
     pub fn boot_n16() -> Self {
         Self::preset_groups(
             "boot_N16",
             16,
-            &[(48, 1), (42, 12), (58, 14)],
+            &[(46, 1), (42, 12), (58, 14)],
             60,
             6,
             5,
@@ -271,6 +273,21 @@ impl Params {
             6,
             4,
             40,
+            false,
+        )
+    }
+
+    /// **Insecure**, tests only: the chain shape of [`Self::boot_n16`] at N = 2^13 (for
+    /// quick precision checks of the N = 2^16 configuration).
+    pub fn insecure_boot_n13() -> Self {
+        Self::preset_groups(
+            "insecure_boot_N13",
+            13,
+            &[(46, 1), (42, 12), (58, 14)],
+            60,
+            6,
+            5,
+            42,
             false,
         )
     }

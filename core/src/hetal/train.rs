@@ -40,7 +40,8 @@ use core::fmt;
 
 use super::protocol::Decision;
 use crate::linalg::{
-    AbtOutput, AtbVariant, BlockLayout, EncMatrix, LinalgError, MatrixOps, Tiling, UnitShape, cost,
+    AbtOutput, AtbVariant, BlockLayout, EncMatrix, LinalgError, MatrixOps, RotationPlan, Tiling,
+    UnitShape, cost,
 };
 use crate::slots::{Complex, Leveled, OpCounts, SlotError, SlotOps};
 
@@ -49,6 +50,13 @@ use crate::slots::{Complex, Leveled, OpCounts, SlotError, SlotOps};
 pub enum TrainError {
     /// A slot operation failed (levels, scales, keys).
     Slot(SlotError),
+    /// A slot operation failed inside a named stage of the step.
+    Stage {
+        /// The stage (`softmax`, `refresh P - Y`, `refresh gradient`, `refresh weights`, ...).
+        stage: &'static str,
+        /// What failed.
+        error: SlotError,
+    },
     /// A matrix operation failed (shapes, layouts).
     Linalg(LinalgError),
     /// The inputs do not fit together.
@@ -68,6 +76,7 @@ impl fmt::Display for TrainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Slot(e) => write!(f, "{e}"),
+            Self::Stage { stage, error } => write!(f, "{stage}: {error}"),
             Self::Linalg(e) => write!(f, "{e}"),
             Self::Shape(s) => write!(f, "training inputs: {s}"),
             Self::Levels { stage, need, have } => write!(
@@ -89,6 +98,17 @@ impl From<SlotError> for TrainError {
 impl From<LinalgError> for TrainError {
     fn from(e: LinalgError) -> Self {
         Self::Linalg(e)
+    }
+}
+
+fn stage(name: &'static str) -> impl Fn(SlotError) -> TrainError {
+    move |error| TrainError::Stage { stage: name, error }
+}
+
+fn restage(name: &'static str) -> impl Fn(TrainError) -> TrainError {
+    move |e| match e {
+        TrainError::Slot(error) => TrainError::Stage { stage: name, error },
+        other => other,
     }
 }
 
@@ -235,6 +255,24 @@ impl TrainLayout {
         Ok(BlockLayout::vertical(self.classes, self.cols, self.unit)?)
     }
 
+    /// The exact rotation offsets a training run needs besides the softmax's
+    /// (`diag_abt` for logits and validation, `diag_atb` in both variants, as
+    /// `Auto` picks one by level): what the client generates keys for.
+    pub fn rotations(&self) -> Vec<isize> {
+        let mut plan = RotationPlan::abt(self.unit, self.classes, AbtOutput::Tiled);
+        plan.extend(&RotationPlan::atb_folded(
+            self.unit,
+            self.classes,
+            AtbVariant::ShiftLhs,
+        ));
+        plan.extend(&RotationPlan::atb_folded(
+            self.unit,
+            self.classes,
+            AtbVariant::ShiftRhs,
+        ));
+        plan.steps()
+    }
+
     /// One-hot rows of `labels` (`rows x classes`, row-major f64).
     pub fn one_hot(&self, labels: &[usize]) -> Vec<f64> {
         let mut y = alloc::vec![0.0; labels.len() * self.classes];
@@ -329,7 +367,7 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
     fn atb_depth(&self, level_d: usize, level_x: usize) -> usize {
         let l = &self.layout;
         let v = AtbVariant::Auto.resolve(level_d, level_x);
-        cost::atb(l.unit.s0, l.cols, l.classes, l.unit, v).depth_lhs as usize + 1
+        cost::atb_folded(l.unit.s0, l.cols, l.classes, l.unit, v).depth_lhs as usize + 1
     }
 
     /// The all-zero initial state (HETAL starts from `W = 0`): zero times a
@@ -364,7 +402,8 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
             .blocks()
             .iter()
             .map(|b| self.softmax.apply(ev, &self.unscale(b)?))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>()
+            .map_err(stage("softmax"))?;
         rep.times.softmax = self.clock.seconds() - t;
 
         let t = self.clock.seconds();
@@ -372,11 +411,13 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         let need = self.atb_depth(d[0].level(), batch.x.level());
         if d[0].level() < need {
             let tb = self.clock.seconds();
-            d = self.refresh(&d, &mut rep)?;
+            d = self
+                .refresh(&d, &mut rep)
+                .map_err(restage("refresh P - Y"))?;
             rep.times.bootstrap += self.clock.seconds() - tb;
         }
         let d = EncMatrix::from_blocks(*batch.y.layout(), d)?;
-        let mut g = self.ops.diag_atb(&d, &batch.x, AtbVariant::Auto)?;
+        let mut g = self.ops.diag_atb_folded(&d, &batch.x, AtbVariant::Auto)?;
         rep.times.atb = self.clock.seconds() - t - rep.times.bootstrap;
 
         // Keep U usable for the next diag_abt (and one level for forming W).
@@ -387,16 +428,20 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         let tb = self.clock.seconds();
         let low_g = g.level().min(state_level) < need + 1;
         if low_g && state_level > need && g.level() < state_level {
-            // Scale G to its (small) update term first: raw G sums `rows` terms
-            // and is far outside the bootstrap's range.
+            // Scale G into the bootstrap's range first: raw G sums `rows`
+            // terms. `|k G| <= lr / r` (|P - Y| <= 1, |x| <= 1), so dividing
+            // by the power of two `s >= 1.25 lr / r` leaves it in [-1, 1].
+            let s = weight_scale_for(self.cfg.lr / self.cfg.weight_scale);
             let scaled: Vec<E::Value> = g
                 .blocks()
                 .iter()
-                .map(|b| self.to_scale(b, k, b.level() - 1, ev.default_scale()))
+                .map(|b| self.to_scale(b, k / s, b.level() - 1, ev.default_scale()))
                 .collect::<Result<_, _>>()?;
-            let blocks = self.refresh(&scaled, &mut rep)?;
+            let blocks = self
+                .refresh(&scaled, &mut rep)
+                .map_err(restage("refresh gradient"))?;
             g = EncMatrix::from_blocks(*g.layout(), blocks)?;
-            k = 1.0;
+            k = s;
         }
         rep.times.bootstrap += self.clock.seconds() - tb;
 
@@ -406,7 +451,8 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
 
         if st.u.level() < need {
             let tb = self.clock.seconds();
-            self.refresh_state(st, &mut rep)?;
+            self.refresh_state(st, &mut rep)
+                .map_err(restage("refresh weights"))?;
             rep.times.bootstrap += self.clock.seconds() - tb;
         }
         rep.ops = ev.counts().since(&before);

@@ -92,7 +92,7 @@ pub fn atb_folded(a: usize, b: usize, c: usize, unit: UnitShape, variant: AtbVar
     cost
 }
 
-/// The paper's counts (HETAL.md §3.6 as corrected against the measured [T7]).
+/// The paper's counts (HETAL.md §3.6 as corrected against the measured \[T7\]).
 pub mod paper {
     use super::{UnitShape, dims};
 

@@ -2,7 +2,7 @@
 //!
 //! A [`SoftmaxSpec`] names every polynomial and iteration count; the f64
 //! model ([`super::model`]) and the encrypted circuit ([`super::encrypted`])
-//! both read them from the resolved [`Circuit`], so the two cannot drift.
+//! both read them from the resolved [`super::Softmax`], so the two cannot drift.
 
 use alloc::vec;
 use alloc::vec::Vec;
