@@ -184,13 +184,16 @@ fn operands(
 /// CPU time of this process so far (user + system, from `/proc/self/stat`).
 fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesized command name; utime and stime are 14 and 15.
+    // Fields after the parenthesized command name, from field 3 (state);
+    // utime and stime are fields 14 and 15.
     let rest = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| {
+        f.get(i - 3)
+            .and_then(|x| x.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let ticks = field(14) + field(15);
     Duration::from_millis(ticks * 10) // USER_HZ = 100 on Linux
 }
 
