@@ -292,9 +292,10 @@ impl Params {
         )
     }
 
-    /// **Insecure**, tests only: [`Self::boot_n16`]'s chain (so 9 levels at scale 2^42
-    /// after a bootstrap, what encrypted training needs) at N = 2^12, for end-to-end
-    /// training tests in CI.
+    /// **Insecure**, tests only: [`Self::boot_n16`]'s level structure (12 x 42-bit and
+    /// 14 x 58-bit primes, so 9 levels at scale 2^42 after a bootstrap, what encrypted
+    /// training needs) at N = 2^12 with a 48-bit base prime (`boot_N16` now uses 46 bits),
+    /// for end-to-end training tests in CI.
     pub fn insecure_train_n12() -> Self {
         Self::preset_groups(
             "insecure_train_N12",
