@@ -10,7 +10,7 @@ mod common;
 
 use common::npy;
 use hetal_core::hetal::client::{self, Validator};
-use hetal_core::hetal::plain::{self, Features, NagConfig};
+use hetal_core::hetal::plain::{self, NagConfig};
 use hetal_core::hetal::train::{
     NoClock, RowSoftmax, TrainLayout, Trainer, UpdateConfig, train, weight_scale_for,
 };
@@ -58,32 +58,9 @@ impl<E: SlotOps> RowSoftmax<E> for LinearRow {
     }
 }
 
-struct Data {
-    train: Features,
-    val: Features,
-    test: Features,
-}
-
-fn demo(rows: usize) -> Data {
-    let (x, dim, y) = npy::split("demo", "train");
-    let scale = Features::max_abs(&x);
-    let classes = 10;
-    let prep = |x: &[f64], y: &[usize], n: usize| {
-        let n = n.min(y.len());
-        Features::prepare(&x[..n * dim], dim, &y[..n], classes, scale).unwrap()
-    };
-    let (vx, _, vy) = npy::split("demo", "val");
-    let (tx, _, ty) = npy::split("demo", "test");
-    Data {
-        train: prep(&x, &y, rows),
-        val: prep(&vx, &vy, usize::MAX),
-        test: prep(&tx, &ty, usize::MAX),
-    }
-}
-
 #[test]
 fn simulated_training_matches_the_plain_trainer() {
-    let data = demo(384);
+    let data = npy::demo(384);
     let classes = 10;
     let period = 16;
     let batch = 128;

@@ -15,7 +15,7 @@ use common::npy;
 use hetal_core::boot::{BootParams, Bootstrapper};
 use hetal_core::ckks::{CkksContext, Params};
 use hetal_core::hetal::client::{self, Validator};
-use hetal_core::hetal::plain::{self, Features, Model, NagConfig};
+use hetal_core::hetal::plain::{self, Model, NagConfig};
 use hetal_core::hetal::softmax::{Softmax, SoftmaxSpec};
 use hetal_core::hetal::train::{
     NoClock, TrainLayout, Trainer, UpdateConfig, train, weight_scale_for,
@@ -26,30 +26,6 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 const CLASSES: usize = 10;
-
-struct Data {
-    train: Features,
-    val: Features,
-    test: Features,
-}
-
-/// The demo features (Fashion-MNIST through EfficientNet-Lite0 + PCA 64):
-/// the first `rows` training rows, all validation and test rows.
-fn demo(rows: usize) -> Data {
-    let (x, dim, y) = npy::split("demo", "train");
-    let scale = Features::max_abs(&x);
-    let prep = |x: &[f64], y: &[usize], n: usize| {
-        let n = n.min(y.len());
-        Features::prepare(&x[..n * dim], dim, &y[..n], CLASSES, scale).unwrap()
-    };
-    let (vx, _, vy) = npy::split("demo", "val");
-    let (tx, _, ty) = npy::split("demo", "test");
-    Data {
-        train: prep(&x, &y, rows),
-        val: prep(&vx, &vy, usize::MAX),
-        test: prep(&tx, &ty, usize::MAX),
-    }
-}
 
 fn config() -> NagConfig {
     NagConfig {
@@ -66,7 +42,7 @@ fn config() -> NagConfig {
 fn train_on<E: SlotCrypt>(
     ev: &E,
     softmax: &Softmax,
-    d: &Data,
+    d: &npy::Demo,
     cfg: &NagConfig,
     weight_scale: f64,
 ) -> (Model, usize) {
@@ -117,7 +93,7 @@ fn rotations(unit: UnitShape, cols: usize, softmax: &Softmax) -> Vec<isize> {
 
 #[test]
 fn encrypted_training_matches_plaintext_accuracy() {
-    let d = demo(256);
+    let d = npy::demo(256);
     let cfg = config();
     let softmax = Softmax::new(SoftmaxSpec::ours(CLASSES, 16), CLASSES, 16).unwrap();
     let plain_run = plain::train(&d.train, &d.val, &cfg, &mut plain::softmax_exact);

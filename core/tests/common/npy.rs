@@ -74,3 +74,33 @@ pub fn split(set: &str, part: &str) -> (Vec<f64>, usize, Vec<usize>) {
     let y = labels(&dir.join(format!("{part}_y.npy")));
     (x, dim, y)
 }
+
+/// The demo set (10 classes) prepared the HETAL way: the first `rows`
+/// training rows, all validation and test rows, scaled by the training set's
+/// largest `|x|`.
+pub struct Demo {
+    /// Training rows.
+    pub train: hetal_core::hetal::plain::Features,
+    /// Validation rows.
+    pub val: hetal_core::hetal::plain::Features,
+    /// Test rows.
+    pub test: hetal_core::hetal::plain::Features,
+}
+
+/// See [`Demo`].
+pub fn demo(rows: usize) -> Demo {
+    use hetal_core::hetal::plain::Features;
+    let (x, dim, y) = split("demo", "train");
+    let scale = Features::max_abs(&x);
+    let prep = |x: &[f64], y: &[usize], n: usize| {
+        let n = n.min(y.len());
+        Features::prepare(&x[..n * dim], dim, &y[..n], 10, scale).unwrap()
+    };
+    let (vx, _, vy) = split("demo", "val");
+    let (tx, _, ty) = split("demo", "test");
+    Demo {
+        train: prep(&x, &y, rows),
+        val: prep(&vx, &vy, usize::MAX),
+        test: prep(&tx, &ty, usize::MAX),
+    }
+}
