@@ -7,11 +7,14 @@
 //! ```text
 //! cargo run --release -p hetal-core --example train_counts [shape ...]
 //! ```
+//!
+//! A shape is a paper shape's name or `BATCH:CLASSES:COLS` (bias column
+//! included), e.g. `128:10:65` for the demo set.
 
 use hetal_core::ckks::Params;
 use hetal_core::hetal::client;
 use hetal_core::hetal::plain::Features;
-use hetal_core::hetal::shapes::{PAPER_SHAPES, paper_shape};
+use hetal_core::hetal::shapes::{PAPER_SHAPES, PaperShape, paper_shape};
 use hetal_core::hetal::softmax::{Softmax, SoftmaxSpec};
 use hetal_core::hetal::train::{NoClock, TrainLayout, Trainer, UpdateConfig};
 use hetal_core::linalg::{UnitShape, padded_classes};
@@ -24,7 +27,11 @@ fn main() {
     } else {
         names
             .iter()
-            .map(|n| paper_shape(n).expect("unknown shape"))
+            .map(|n| {
+                paper_shape(n)
+                    .or_else(|| custom_shape(n))
+                    .expect("unknown shape")
+            })
             .collect()
     };
     let params = Params::boot_n16();
@@ -101,4 +108,24 @@ fn main() {
             per(policy),
         );
     }
+}
+
+/// `BATCH:CLASSES:COLS` as a shape (epochs and rows do not matter for counts).
+fn custom_shape(spec: &str) -> Option<PaperShape> {
+    let v: Vec<usize> = spec
+        .split(':')
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    let [batch, classes, cols] = v[..] else {
+        return None;
+    };
+    Some(PaperShape {
+        name: Box::leak(spec.to_string().into_boxed_str()),
+        batch,
+        classes,
+        cols,
+        lr: 1.0,
+        max_epochs: 1,
+        train_rows: batch,
+    })
 }
