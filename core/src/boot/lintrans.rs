@@ -195,19 +195,20 @@ impl EncodedTransform {
         for (&giant, terms) in &self.plains {
             let mut inner: Option<Ciphertext> = None;
             for (bi, d) in terms {
-                let t = match d {
-                    Diag::Encoded(pt) => ev.mul_plain(&babies[*bi], pt)?,
+                let encoded;
+                let pt = match d {
+                    Diag::Encoded(pt) => pt,
                     Diag::Values(v) => {
-                        let pt = ev
+                        encoded = ev
                             .context()
                             .encode(v, self.slots, self.level, self.pt_scale)?;
-                        ev.mul_plain(&babies[*bi], &pt)?
+                        &encoded
                     }
                 };
-                inner = Some(match inner {
-                    None => t,
-                    Some(a) => ev.add(&a, &t)?,
-                });
+                match inner.as_mut() {
+                    None => inner = Some(ev.mul_plain(&babies[*bi], pt)?),
+                    Some(acc) => ev.mul_plain_acc(acc, &babies[*bi], pt)?,
+                }
             }
             let Some(inner) = inner else { continue };
             let r = if giant == 0 {
