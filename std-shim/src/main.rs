@@ -291,6 +291,29 @@ enum Command {
         #[arg(long, default_value_t = 128)]
         batch: usize,
     },
+
+    /// Time real encrypted training steps at one of the HETAL paper's shapes, on random
+    /// features (one process plays client and server), split by component: matrix
+    /// products, softmax, bootstrapping, update, validation. The decrypted weights are
+    /// checked against the same steps in plaintext.
+    ///
+    /// Example: `hetal bench-train --shape mnist --steps 3 --threads 1` (N16; the keys
+    /// take several GB and a step takes minutes on 2 cores)
+    BenchTrain {
+        /// The paper's shape: mnist, cifar10, facemask, derma or snips; or
+        /// BATCH:CLASSES:COLS (bias column included, learning rate 1).
+        #[arg(long)]
+        shape: String,
+        /// Training steps to time.
+        #[arg(long, default_value_t = 3)]
+        steps: usize,
+        /// Worker threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Parameter preset (it must bootstrap).
+        #[arg(long, value_enum, default_value = "N16")]
+        preset: Preset,
+    },
 }
 
 /// The preset a command that creates a context uses: the last insecure test preset
@@ -463,6 +486,26 @@ fn run(cli: Cli) -> Result<(), CliError> {
             &allowed,
             &mut |m| log(m),
         )?,
+        Command::BenchTrain {
+            shape,
+            steps,
+            threads,
+            preset,
+        } => {
+            let Some(shape) = hetal_core::hetal::shapes::parse_shape(&shape) else {
+                return Err(CliError::msg(format!(
+                    "unknown shape {shape:?}: use mnist, cifar10, facemask, derma, snips or BATCH:CLASSES:COLS"
+                )));
+            };
+            let cfg = hetal::bench_train::BenchTrainConfig {
+                shape,
+                steps,
+                threads,
+                params: chosen_params(&cli.insecure_test_preset, preset),
+            };
+            let report = hetal::bench_train::run(&cfg, &mut |m| log(m))?;
+            print!("{}", hetal::bench_train::summary(&cfg, &report));
+        }
         Command::Demo {
             plain,
             out,
