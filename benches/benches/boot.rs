@@ -1,7 +1,7 @@
 //! `boot/{preset}/full/{threads}t`, `boot/{preset}/sparse_{slots}/{threads}t` and
 //! `boot/{preset}/keygen`: bootstrapping and its key generation, one and two threads.
 //!
-//! Presets: `insecure_N12` (default, seconds) and `N16` (the 128-bit `boot_N16` preset,
+//! Presets: `insecure_N12` (default, seconds) and `N16` (the 128-bit bootstrappable `N16` preset,
 //! several GB: run alone, e.g.
 //! `HETAL_BENCH_PRESETS=N16 flock /work/n16.lock cargo bench -p hetal-benches --bench boot`).
 use std::sync::Arc;

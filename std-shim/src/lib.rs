@@ -4,6 +4,7 @@ pub use hetal_core as core;
 pub mod commands;
 pub mod data;
 pub mod demo;
+pub mod enc;
 pub mod exec;
 pub mod files;
 pub mod info;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hetal::commands::{self, EncryptArgs};
+use hetal::enc::ServerOptions;
 use hetal::files::{CliError, Outputs};
 use hetal::keys::{Allowed, InsecurePreset, Preset};
 use hetal_core::hetal::plain::NagConfig;
@@ -41,15 +42,23 @@ enum Command {
     /// Example: `hetal info`
     Info,
 
-    /// Generate a key pair: secret.key (mode 0600, stays with the client), public.key and
-    /// eval.keys (for the server).
+    /// Generate a key pair: secret.key (mode 0600, stays with the client), and for the
+    /// server public.key, eval.keys (relinearization, conjugation and exactly the rotations
+    /// training needs: the matrix products', the softmax's and bootstrapping's, for the
+    /// given classes and batch size) and boot.keys (bootstrapping encapsulation keys).
     ///
-    /// Example: `hetal keygen --out keys` (N16, 128-bit secure; the evaluation keys are
-    /// about 1 GB: 16 switching keys of 3 digits over 39 primes)
+    /// Example: `hetal keygen --out keys --classes 10 --batch 128` (N16, 128-bit secure;
+    /// the evaluation keys take several GB)
     Keygen {
-        /// Directory for the three key files (created if missing).
+        /// Directory for the key files (created if missing).
         #[arg(long)]
         out: PathBuf,
+        /// Classes of the data the keys will train on.
+        #[arg(long, default_value_t = 10)]
+        classes: usize,
+        /// Rows per mini-batch of the data (as given to `hetal encrypt --batch`).
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
         /// Parameter preset (all are 128-bit secure).
         #[arg(long, value_enum, default_value = "N16")]
         preset: Preset,
@@ -178,6 +187,77 @@ enum Command {
         /// Largest message accepted from the server, in MiB.
         #[arg(long, default_value_t = 1024)]
         max_frame_mib: u64,
+        /// Power of two the server divides the weights by so what it bootstraps stays in
+        /// [-1, 1]: at least 1.25 x the largest |weight| expected (the plaintext reference
+        /// shows it).
+        #[arg(long, default_value_t = 8.0)]
+        weight_scale: f64,
+    },
+
+    /// Server side, from files: train on the encrypted data set with the public keys of a
+    /// key directory (public.key, eval.keys, boot.keys; the secret key is never read) for
+    /// a fixed number of epochs, and write the encrypted model. A checkpoint is written
+    /// after every epoch; `--resume` continues from it after a crash and ends with the
+    /// same model.
+    ///
+    /// Example: `hetal train --keys server-keys --data data.enc --epochs 5 --out model.enc`
+    Train {
+        /// Directory with public.key, eval.keys and boot.keys.
+        #[arg(long)]
+        keys: PathBuf,
+        /// The encrypted data set from `hetal encrypt`.
+        #[arg(long)]
+        data: PathBuf,
+        /// Output: the encrypted model.
+        #[arg(long)]
+        out: PathBuf,
+        /// Learning rate.
+        #[arg(long, default_value_t = 3.0)]
+        lr: f64,
+        /// Nesterov momentum.
+        #[arg(long, default_value_t = 0.9)]
+        momentum: f64,
+        /// Epochs.
+        #[arg(long, default_value_t = 10)]
+        epochs: u32,
+        /// Weight scale (see `hetal client --help`).
+        #[arg(long, default_value_t = 8.0)]
+        weight_scale: f64,
+        /// Checkpoint file (default: the output path with `.ckpt` appended).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Also checkpoint every this many steps inside an epoch.
+        #[arg(long)]
+        checkpoint_steps: Option<usize>,
+        /// Continue from the checkpoint if there is one.
+        #[arg(long)]
+        resume: bool,
+    },
+
+    /// Server side over TCP: wait for clients (`hetal client`) and train on what each one
+    /// sends, with early stopping decided by the client each epoch. The server holds
+    /// public material only.
+    ///
+    /// Example: `hetal serve --listen 127.0.0.1:7878`
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: String,
+        /// Parameter preset served.
+        #[arg(long, value_enum, default_value = "N16")]
+        preset: Preset,
+        /// Exit after this many finished sessions (default: serve forever).
+        #[arg(long)]
+        sessions: Option<usize>,
+        /// Largest message accepted from a client, in MiB.
+        #[arg(long, default_value_t = 16384)]
+        max_frame_mib: u64,
+        /// Checkpoint file of the session in training (written after every epoch).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Also checkpoint every this many steps inside an epoch.
+        #[arg(long)]
+        checkpoint_steps: Option<usize>,
     },
 
     /// Run the demo on the embedded data set (Fashion-MNIST features, 64-d, 10 classes)
@@ -213,6 +293,18 @@ enum Command {
     },
 }
 
+/// The preset a command that creates a context uses: the last insecure test preset
+/// if any was allowed (tests), else `preset`.
+fn chosen_params(insecure: &[InsecurePreset], preset: Preset) -> hetal_core::ckks::Params {
+    match insecure.last() {
+        Some(p) => {
+            log("WARNING: insecure test preset; NOT secure");
+            p.params()
+        }
+        None => preset.params(),
+    }
+}
+
 fn log(msg: &str) {
     eprintln!("{msg}");
 }
@@ -223,16 +315,77 @@ fn run(cli: Cli) -> Result<(), CliError> {
     };
     match cli.command {
         Command::Info => print!("{}", hetal::info::report()),
-        Command::Keygen { out, preset, force } => {
-            let params = match cli.insecure_test_preset.last() {
-                Some(p) => {
-                    log("WARNING: insecure test preset; keys are NOT secure");
-                    p.params()
-                }
-                None => preset.params(),
-            };
-            commands::keygen(params, &out, force, &mut |m| log(m))?;
+        Command::Keygen {
+            out,
+            preset,
+            force,
+            classes,
+            batch,
+        } => {
+            let params = chosen_params(&cli.insecure_test_preset, preset);
+            commands::keygen(params, &out, force, batch, classes, &mut |m| log(m))?;
         }
+        Command::Train {
+            keys,
+            data,
+            out,
+            lr,
+            momentum,
+            epochs,
+            weight_scale,
+            checkpoint,
+            checkpoint_steps,
+            resume,
+        } => {
+            let checkpoint = checkpoint.unwrap_or_else(|| {
+                let mut p = out.clone().into_os_string();
+                p.push(".ckpt");
+                PathBuf::from(p)
+            });
+            commands::train(
+                &commands::TrainArgs {
+                    keys,
+                    data,
+                    out,
+                    config: hetal_core::hetal::protocol::TrainConfig {
+                        lr,
+                        momentum,
+                        epochs,
+                        patience: 0,
+                        batch: 1,
+                        weight_scale,
+                    },
+                    server: ServerOptions {
+                        checkpoint: Some(checkpoint),
+                        checkpoint_steps,
+                        resume,
+                    },
+                },
+                &allowed,
+                &mut |m| log(m),
+            )?;
+        }
+        Command::Serve {
+            listen,
+            preset,
+            sessions,
+            max_frame_mib,
+            checkpoint,
+            checkpoint_steps,
+        } => commands::serve(
+            &commands::ServeArgs {
+                listen,
+                params: chosen_params(&cli.insecure_test_preset, preset),
+                sessions,
+                max_frame: max_frame_mib.saturating_mul(1 << 20),
+                server: ServerOptions {
+                    checkpoint,
+                    checkpoint_steps,
+                    resume: false,
+                },
+            },
+            &mut |m| log(m),
+        )?,
         Command::Encrypt {
             keys,
             x,
@@ -287,6 +440,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             epochs,
             patience,
             max_frame_mib,
+            weight_scale,
         } => commands::client(
             &commands::ClientArgs {
                 connect,
@@ -302,6 +456,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     patience,
                     // Informative for the server: the batches were fixed by `encrypt`.
                     batch: 1,
+                    weight_scale,
                 },
                 max_frame: max_frame_mib.saturating_mul(1 << 20),
             },
