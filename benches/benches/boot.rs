@@ -40,7 +40,9 @@ fn bench_slots(c: &mut Criterion, name: &str, params: &Params, slots: usize, thr
     let sk = ctx.gen_secret_key(&mut rng).expect("sk");
     let mut bp = BootParams::full(params);
     bp.slots = slots;
-    bp.precompute = params.n() < 1 << 16;
+    // At N = 2^16 CoeffToSlot's diagonals are precomputed (2 GiB), SlotToCoeff's encoded
+    // at each use, as in the boot_n16 example.
+    bp.precompute_stc = params.n() < 1 << 16;
     let boot = Bootstrapper::new(&ctx, bp, &sk, &mut rng).expect("bootstrapper");
     let mut g = c.benchmark_group(format!("boot/{name}"));
     g.sample_size(10)

@@ -10,7 +10,8 @@
 
 use std::time::Instant;
 
-use hetal_core::boot::{BootParams, Bootstrapper};
+use hetal_core::boot::dft::bit_reverse;
+use hetal_core::boot::{BootParams, Bootstrapper, Stage};
 use hetal_core::ckks::complex::Complex;
 use hetal_core::ckks::{CkksContext, Evaluator, Params};
 use hetal_core::slots::CiphertextBootstrapper;
@@ -70,7 +71,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = ChaCha20Rng::from_seed([42; 32]);
     let sk = ctx.gen_secret_key(&mut rng)?;
     let mut bp = BootParams::full(&params);
-    bp.precompute = std::env::var("BOOT_PRECOMPUTE").is_ok();
+    // CoeffToSlot's diagonals are encoded once (2 GiB at N = 2^16); SlotToCoeff's at each
+    // use unless BOOT_PRECOMPUTE_STC is set; BOOT_LOWMEM encodes both at each use.
+    bp.precompute = std::env::var("BOOT_LOWMEM").is_err();
+    bp.precompute_stc = std::env::var("BOOT_PRECOMPUTE_STC").is_ok();
     // BOOT_DFT_LEVELS=4 trades two levels for fewer diagonals per DFT level.
     if let Some(l) = std::env::var("BOOT_DFT_LEVELS")
         .ok()
@@ -78,6 +82,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         bp.cts_levels = l;
         bp.stc_levels = l;
+    }
+    if let Some(b) = std::env::var("BOOT_RAISE_BITS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        bp.raise_bits = b;
     }
     let t = Instant::now();
     let boot = Bootstrapper::new(&ctx, bp.clone(), &sk, &mut rng)?;
@@ -126,8 +136,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let pt = ctx.encode(&vals, slots, 0, params.default_scale())?;
     let ct = ctx.encrypt_sk(&sk, &pt, &mut rng)?;
+    // BOOT_TRACE_ERR: the error after EvalMod (the slots then hold the message
+    // coefficients, in bit-reversed order) against the encoded input, in bits.
+    let trace_err = std::env::var("BOOT_TRACE_ERR").is_ok();
+    let coeffs = ctx
+        .encoder()
+        .encode_coeffs(&vals, slots, params.default_scale())?;
+    let mut em_err = None;
     let (t, c) = (Instant::now(), cpu_time());
-    let out = boot.bootstrap(&ev, &ct)?;
+    let mut last = (0.0, 0.0);
+    let mut stages = Vec::new();
+    let out = boot.bootstrap_traced(&ev, &ct, &mut |stage, cts| {
+        if trace_err && stage == Stage::EvalMod {
+            let mut worst = 0.0f64;
+            for (h, part) in cts.iter().enumerate() {
+                let got = ctx.decrypt_decode(&sk, part).expect("decrypt");
+                let mut want: Vec<Complex> = (0..slots)
+                    .map(|k| Complex::from_real(coeffs[h * slots + k] / params.default_scale()))
+                    .collect();
+                bit_reverse(&mut want);
+                let e = got
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (a.re - b.re).abs())
+                    .fold(0.0, f64::max);
+                worst = worst.max(e);
+            }
+            em_err = Some(-worst.log2());
+        }
+        let now = (t.elapsed().as_secs_f64(), cpu_time() - c);
+        stages.push(format!(
+            "{stage:?} {:.2} s ({:.2} s CPU)",
+            now.0 - last.0,
+            now.1 - last.1
+        ));
+        last = now;
+    })?;
     let (t_boot, c_boot) = (t.elapsed(), cpu_time() - c);
     let dec = ctx.decrypt_decode(&sk, &out)?;
     let err = dec
@@ -145,6 +189,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         -err.log2(),
         boot.failure_log2(params.n())
     );
+    println!("stages: {}", stages.join(", "));
+    if let Some(e) = em_err {
+        println!("precision after EvalMod (message coefficients): {e:.2} bits");
+    }
     println!("op counts: {:?}", ev.counts());
     assert_eq!(out.level(), boot.output_level());
     Ok(())

@@ -260,31 +260,6 @@ enum Command {
         checkpoint_steps: Option<usize>,
     },
 
-    /// Time real encrypted training steps at one of the paper's shapes, on random
-    /// features (|x| <= 1, random labels), split by component: matrix products, softmax
-    /// (its bootstraps included), the training policy's bootstrapping, the update; then
-    /// forming the weights and one batch's validation logits.
-    ///
-    /// Examples: `hetal bench-train --shape mnist --steps 3 --threads 2`,
-    /// `hetal bench-train --shape 128:10:65 --steps 2 --json bench.json` (BATCH:CLASSES:COLS)
-    BenchTrain {
-        /// mnist, cifar10, facemask, derma, snips, or BATCH:CLASSES:COLS (COLS with the bias).
-        #[arg(long)]
-        shape: String,
-        /// Training steps to run.
-        #[arg(long, default_value_t = 3)]
-        steps: usize,
-        /// Threads (default: all cores, or RAYON_NUM_THREADS).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Parameter preset.
-        #[arg(long, value_enum, default_value = "N16")]
-        preset: Preset,
-        /// Also write the measurements as JSON here.
-        #[arg(long)]
-        json: Option<PathBuf>,
-    },
-
     /// Run the demo on the embedded data set (Fashion-MNIST features, 64-d, 10 classes)
     /// and write report.json and curve.svg.
     ///
@@ -332,6 +307,29 @@ enum Command {
         /// Rows per mini-batch.
         #[arg(long, default_value_t = 128)]
         batch: usize,
+    },
+
+    /// Time real encrypted training steps at one of the HETAL paper's shapes, on random
+    /// features (one process plays client and server), split by component: matrix
+    /// products, softmax, bootstrapping, update, validation. The decrypted weights are
+    /// checked against the same steps in plaintext.
+    ///
+    /// Example: `hetal bench-train --shape mnist --steps 3 --threads 1` (N16; the keys
+    /// take several GB and a step takes minutes on 2 cores)
+    BenchTrain {
+        /// The paper's shape: mnist, cifar10, facemask, derma or snips; or
+        /// BATCH:CLASSES:COLS (bias column included, learning rate 1).
+        #[arg(long)]
+        shape: String,
+        /// Training steps to time.
+        #[arg(long, default_value_t = 3)]
+        steps: usize,
+        /// Worker threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Parameter preset (it must bootstrap).
+        #[arg(long, value_enum, default_value = "N16")]
+        preset: Preset,
     },
 }
 
@@ -510,34 +508,20 @@ fn run(cli: Cli) -> Result<(), CliError> {
             steps,
             threads,
             preset,
-            json,
         } => {
-            let shape = hetal::bench::BenchShape::parse(&shape)?;
-            let params = chosen_params(&cli.insecure_test_preset, preset);
-            let r = hetal::bench::bench_train(&shape, params, steps, threads, &mut |m| log(m))?;
-            let j = r.to_json();
-            let m = &j["mean"];
-            let f = |k: &str| m[k].as_f64().unwrap_or(f64::NAN);
-            println!(
-                "{} ({}x{} batch, {} classes) on {}, {} threads: {:.2} s per step = matrix products {:.2} + softmax {:.2} + bootstrapping {:.2} + update {:.3}; validation (weights + one batch's logits) {:.2} s",
-                r.shape.name,
-                r.shape.batch,
-                r.shape.cols,
-                r.shape.classes,
-                r.preset,
-                r.threads,
-                f("total"),
-                f("matrix_products"),
-                f("softmax"),
-                f("bootstrapping"),
-                f("update"),
-                r.validation_seconds
-            );
-            if let Some(path) = json {
-                let text = serde_json::to_string_pretty(&j)
-                    .map_err(|e| CliError::msg(format!("json: {e}")))?;
-                hetal::files::write_atomic(&path, text.as_bytes(), false)?;
-            }
+            let Some(shape) = hetal_core::hetal::shapes::parse_shape(&shape) else {
+                return Err(CliError::msg(format!(
+                    "unknown shape {shape:?}: use mnist, cifar10, facemask, derma, snips or BATCH:CLASSES:COLS"
+                )));
+            };
+            let cfg = hetal::bench_train::BenchTrainConfig {
+                shape,
+                steps,
+                threads,
+                params: chosen_params(&cli.insecure_test_preset, preset),
+            };
+            let report = hetal::bench_train::run(&cfg, &mut |m| log(m))?;
+            print!("{}", hetal::bench_train::summary(&cfg, &report));
         }
         Command::Demo {
             plain,

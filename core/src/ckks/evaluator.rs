@@ -90,6 +90,26 @@ pub struct Evaluator<'a> {
     counts: Counters,
 }
 
+/// A degree-2 ciphertext `(d0, d1, d2)`, decrypting with `(1, s, s^2)`: a product not yet
+/// relinearized (see [`Evaluator::mul_tensor`]).
+#[derive(Clone, Debug)]
+pub struct Tensor {
+    d0: RnsPoly,
+    d1: RnsPoly,
+    d2: RnsPoly,
+    /// The exact scale.
+    pub scale: f64,
+    /// Number of slots.
+    pub slots: usize,
+}
+
+impl Tensor {
+    /// Level (rescales left).
+    pub fn level(&self) -> usize {
+        self.d0.q_limbs() - 1
+    }
+}
+
 fn same_scale(a: f64, b: f64) -> bool {
     ((a - b) / a).abs() < SCALE_TOLERANCE
 }
@@ -402,26 +422,66 @@ impl<'a> Evaluator<'a> {
 
     /// `a * b` with relinearization (scales multiply; rescale afterwards).
     pub fn mul_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let t = self.mul_tensor(a, b)?;
+        self.relinearize(t)
+    }
+
+    /// `a * b` without relinearization: products at one level and scale can be summed
+    /// ([`Self::add_tensor_assign`]) and relinearized once ([`Self::relinearize`]).
+    /// Counted as a multiplication.
+    pub fn mul_tensor(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Tensor, CkksError> {
         self.counts.bump(Op::Mul);
         let (x, y) = self.align(a, b)?;
         let ring = self.ctx.ring();
         let mut d0 = x.c0.clone();
         d0.mul_assign(ring, &y.c0)?;
-        let mut d1 = x.c0.clone();
+        let mut d1 = x.c0;
         d1.mul_assign(ring, &y.c1)?;
         d1.mul_add_assign(ring, &x.c1, &y.c0)?;
-        let mut d2 = x.c1.clone();
+        let mut d2 = x.c1;
         d2.mul_assign(ring, &y.c1)?;
+        Ok(Tensor {
+            d0,
+            d1,
+            d2,
+            scale: x.scale * y.scale,
+            slots: x.slots,
+        })
+    }
+
+    /// `acc += t` (same level and scale).
+    pub fn add_tensor_assign(&self, acc: &mut Tensor, t: &Tensor) -> Result<(), CkksError> {
+        self.counts.bump(Op::Add);
+        if acc.slots != t.slots {
+            return Err(CkksError::SlotMismatch(acc.slots, t.slots));
+        }
+        if !same_scale(acc.scale, t.scale) {
+            return Err(CkksError::ScaleMismatch {
+                left: (acc.level(), acc.scale),
+                right: (t.level(), t.scale),
+            });
+        }
+        let ring = self.ctx.ring();
+        acc.d0.add_assign(ring, &t.d0)?;
+        acc.d1.add_assign(ring, &t.d1)?;
+        acc.d2.add_assign(ring, &t.d2)?;
+        Ok(())
+    }
+
+    /// Switches the `s^2` part of `t` back to `s` (one key switch).
+    pub fn relinearize(&self, t: Tensor) -> Result<Ciphertext, CkksError> {
+        let ring = self.ctx.ring();
         // NTT form: the key switch needs it for the digits' own limbs anyway.
         self.counts.bump(Op::KeySwitch);
-        let (e0, e1) = self.ctx.switcher().switch(ring, &d2, self.relin_key()?)?;
+        let (e0, e1) = self.ctx.switcher().switch(ring, &t.d2, self.relin_key()?)?;
+        let (mut d0, mut d1) = (t.d0, t.d1);
         d0.add_assign(ring, &e0)?;
         d1.add_assign(ring, &e1)?;
         Ok(Ciphertext {
             c0: d0,
             c1: d1,
-            scale: x.scale * y.scale,
-            slots: x.slots,
+            scale: t.scale,
+            slots: t.slots,
         })
     }
 
