@@ -10,12 +10,29 @@
 
 use std::time::Instant;
 
-use hetal_core::boot::{BootParams, Bootstrapper};
+use hetal_core::boot::dft::bit_reverse;
+use hetal_core::boot::{BootParams, Bootstrapper, Stage};
 use hetal_core::ckks::complex::Complex;
 use hetal_core::ckks::{CkksContext, Evaluator, Params};
 use hetal_core::slots::CiphertextBootstrapper;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
+
+/// CPU time of this process so far (user + system, from `/proc/self/stat`): on a shared
+/// machine the one-thread figure that load does not inflate.
+fn cpu_time() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesized command name start at field 3; utime and stime are
+    // fields 14 and 15, in ticks of 1/100 s.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| {
+        f.get(i - 3)
+            .and_then(|x| x.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (field(14) + field(15)) as f64 / 100.0
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // BOOT_PRESET=insecure_N13 runs the same chain shape at N = 2^13 (quick check).
@@ -54,7 +71,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = ChaCha20Rng::from_seed([42; 32]);
     let sk = ctx.gen_secret_key(&mut rng)?;
     let mut bp = BootParams::full(&params);
-    bp.precompute = std::env::var("BOOT_PRECOMPUTE").is_ok();
+    // CoeffToSlot's diagonals are encoded once (2 GiB at N = 2^16); SlotToCoeff's at each
+    // use unless BOOT_PRECOMPUTE_STC is set; BOOT_LOWMEM encodes both at each use.
+    bp.precompute = std::env::var("BOOT_LOWMEM").is_err();
+    bp.precompute_stc = std::env::var("BOOT_PRECOMPUTE_STC").is_ok();
     // BOOT_DFT_LEVELS=4 trades two levels for fewer diagonals per DFT level.
     if let Some(l) = std::env::var("BOOT_DFT_LEVELS")
         .ok()
@@ -62,6 +82,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         bp.cts_levels = l;
         bp.stc_levels = l;
+    }
+    if let Some(b) = std::env::var("BOOT_RAISE_BITS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        bp.raise_bits = b;
     }
     let t = Instant::now();
     let boot = Bootstrapper::new(&ctx, bp.clone(), &sk, &mut rng)?;
@@ -73,10 +99,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         spec.policy = hetal_core::ckks::StoragePolicy::AllExpanded;
     }
     let t = Instant::now();
-    let c = cpu_seconds();
+    let c = cpu_time();
     let keys = ctx.gen_keys(&sk, &spec, &mut rng)?;
     let t_keys = t.elapsed();
-    let c_keys = cpu_seconds() - c;
+    let c_keys = cpu_time() - c;
     let key_bytes = keys.byte_size() + boot.encapsulation_keys().byte_size();
     // What the codec sends: the b parts and a seed per key (not encoded here, which
     // would hold a second copy and inflate the peak memory this example reports).
@@ -127,11 +153,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let pt = ctx.encode(&vals, slots, 0, params.default_scale())?;
     let ct = ctx.encrypt_sk(&sk, &pt, &mut rng)?;
-    let t = Instant::now();
-    let c = cpu_seconds();
-    let out = boot.bootstrap(&ev, &ct)?;
-    let t_boot = t.elapsed();
-    let c_boot = cpu_seconds() - c;
+    // BOOT_TRACE_ERR: the error after EvalMod (the slots then hold the message
+    // coefficients, in bit-reversed order) against the encoded input, in bits.
+    let trace_err = std::env::var("BOOT_TRACE_ERR").is_ok();
+    let coeffs = ctx
+        .encoder()
+        .encode_coeffs(&vals, slots, params.default_scale())?;
+    let mut em_err = None;
+    let (t, c) = (Instant::now(), cpu_time());
+    let mut last = (0.0, 0.0);
+    let mut stages = Vec::new();
+    let out = boot.bootstrap_traced(&ev, &ct, &mut |stage, cts| {
+        if trace_err && stage == Stage::EvalMod {
+            let mut worst = 0.0f64;
+            for (h, part) in cts.iter().enumerate() {
+                let got = ctx.decrypt_decode(&sk, part).expect("decrypt");
+                let mut want: Vec<Complex> = (0..slots)
+                    .map(|k| Complex::from_real(coeffs[h * slots + k] / params.default_scale()))
+                    .collect();
+                bit_reverse(&mut want);
+                let e = got
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (a.re - b.re).abs())
+                    .fold(0.0, f64::max);
+                worst = worst.max(e);
+            }
+            em_err = Some(-worst.log2());
+        }
+        let now = (t.elapsed().as_secs_f64(), cpu_time() - c);
+        stages.push(format!(
+            "{stage:?} {:.2} s ({:.2} s CPU)",
+            now.0 - last.0,
+            now.1 - last.1
+        ));
+        last = now;
+    })?;
+    let (t_boot, c_boot) = (t.elapsed(), cpu_time() - c);
     let dec = ctx.decrypt_decode(&sk, &out)?;
     let err = dec
         .iter()
@@ -139,7 +197,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(a, b)| (*a - *b).abs())
         .fold(0.0, f64::max);
     println!(
-        "bootstrap {} slots: {:.2} s ({:.2} s CPU), levels left {}, scale 2^{:.2}, precision {:.2} bits (max error), failure prob <= 2^{:.1}",
+        "bootstrap {} slots: {:.2} s wall ({:.2} s CPU), levels left {}, scale 2^{:.2}, precision {:.2} bits (max error), failure prob <= 2^{:.1}",
         slots,
         t_boot.as_secs_f64(),
         c_boot,
@@ -148,6 +206,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         -err.log2(),
         boot.failure_log2(params.n())
     );
+    println!("stages: {}", stages.join(", "));
+    if let Some(e) = em_err {
+        println!("precision after EvalMod (message coefficients): {e:.2} bits");
+    }
     println!("op counts: {:?}", ev.counts());
     assert_eq!(out.level(), boot.output_level());
     // The cost of a seeded key: one CoeffToSlot rotation at the top level with the key
@@ -162,9 +224,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let time_rotate = |ev: &Evaluator<'_>| -> Result<f64, Box<dyn std::error::Error>> {
         let mut best = f64::MAX;
         for _ in 0..3 {
-            let c = cpu_seconds();
+            let c = cpu_time();
             ev.rotate(&top, r)?;
-            best = best.min(cpu_seconds() - c);
+            best = best.min(cpu_time() - c);
         }
         Ok(best)
     };
@@ -183,18 +245,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         expanded * 1e3
     );
     Ok(())
-}
-
-/// User + system CPU time of this process in seconds (`/proc/self/stat`, 100 Hz ticks on
-/// Linux; 0 elsewhere): the machine is shared, so wall times mislead.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the command name (which may hold spaces) start at state (field 3);
-    // utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }

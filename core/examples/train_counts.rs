@@ -7,11 +7,14 @@
 //! ```text
 //! cargo run --release -p hetal-core --example train_counts [shape ...]
 //! ```
+//!
+//! A shape is a paper shape's name or `BATCH:CLASSES:COLS` (bias column
+//! included), e.g. `128:10:65` for the demo set.
 
 use hetal_core::ckks::Params;
 use hetal_core::hetal::client;
 use hetal_core::hetal::plain::Features;
-use hetal_core::hetal::shapes::{PAPER_SHAPES, paper_shape};
+use hetal_core::hetal::shapes::{PAPER_SHAPES, parse_shape};
 use hetal_core::hetal::softmax::{Softmax, SoftmaxSpec};
 use hetal_core::hetal::train::{NoClock, TrainLayout, Trainer, UpdateConfig};
 use hetal_core::linalg::{UnitShape, padded_classes};
@@ -24,7 +27,7 @@ fn main() {
     } else {
         names
             .iter()
-            .map(|n| paper_shape(n).expect("unknown shape"))
+            .map(|n| parse_shape(n).expect("unknown shape"))
             .collect()
     };
     let params = Params::boot_n16();

@@ -201,13 +201,10 @@ fn presets_are_128_bit_secure_and_documented_shapes() {
         );
         assert!(p.q().iter().chain(p.p()).all(|&q| q < 1 << 62));
     }
-    assert!(
-        Params::n16()
-            .q()
-            .iter()
-            .chain(Params::n16().p())
-            .all(|&q| q < 1 << 50)
-    );
+    // The leveled presets run every limb on the IFMA path.
+    for p in [Params::n15(), Params::n14()] {
+        assert!(p.q().iter().chain(p.p()).all(|&q| q < 1 << 50));
+    }
     // poulpy-like bench set: 13 Q primes (~636 bits) and a key of at most ~744 bits,
     // every prime on the IFMA path.
     let pl = Params::bench_poulpy_like();
@@ -230,18 +227,19 @@ fn presets_are_128_bit_secure_and_documented_shapes() {
         16,
         big.q().to_vec(),
         p,
-        3,
+        big.dnum(),
         40,
         hetal_core::ckks::security::SecretDistribution::UniformTernary,
     );
-    assert!(matches!(
-        err,
-        Err(hetal_core::ckks::ParamsError::Security(_))
-    ));
+    assert!(
+        matches!(err, Err(hetal_core::ckks::ParamsError::Security(_))),
+        "{err:?}"
+    );
 }
 
 /// N16 preset end to end (about 10 s in release): the precision bars of the CKKS
-/// issue. Client data is encrypted with the secret key (the client owns it in HETAL), so
+/// issue, at the highest level of its chain that computes at the default scale
+/// (`max_compute_level`; the levels above are the bootstrap's). Client data is encrypted with the secret key (the client owns it in HETAL), so
 /// the >= 20-bit bar after one multiplication is asserted on sk-encrypted inputs;
 /// pk-encrypted inputs carry the extra `v * e` noise (~2^-20 fresh at N = 2^16).
 #[test]
@@ -249,7 +247,7 @@ fn n16_precision() {
     let s = setup(Params::n16(), &[1, 2, 5, 16]);
     let (ctx, ev) = (&s.ctx, Evaluator::new(&s.ctx, &s.keys));
     let slots = ctx.params().max_slots();
-    let top = ctx.params().max_level();
+    let top = ctx.params().max_compute_level();
     let mut r = rng();
     let x = random_slots(&mut r, slots);
     let y = random_slots(&mut r, slots);

@@ -1,8 +1,10 @@
 //! The encrypted softmax on the exact simulator: equal to the f64 model
 //! (1e-9) on random logits in [-128, 128], levels as documented, only the
-//! rotations it lists, bootstraps where the plan puts them.
+//! rotations it lists, bootstraps where the plan puts them, and every value
+//! handed to a bootstrap in [-1, 1] (the simulator's bootstrap refuses
+//! anything larger, as CKKS bootstrapping is only accurate there).
 
-use hetal_core::hetal::softmax::{Softmax, SoftmaxSpec};
+use hetal_core::hetal::softmax::{Softmax, SoftmaxError, SoftmaxSpec};
 use hetal_core::slots::{Leveled, SimParams, SlotCrypt, SlotError, SlotOps, SlotSim};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -45,7 +47,8 @@ fn check_against_model(sm: &Softmax, x: &[f64], out: &[f64], mask: Option<&[f64]
 fn sim(levels: usize, boot: Option<usize>, sm: &Softmax) -> SlotSim {
     let mut p = SimParams::synthetic(SLOTS, 60, 40, levels).unwrap();
     if let Some(b) = boot {
-        p = p.with_bootstrap(b, 1e4);
+        // CKKS bootstrapping is accurate on [-1, 1] only: refuse anything else.
+        p = p.with_bootstrap(b, 1.0);
     }
     SlotSim::new(p)
         .unwrap()
@@ -115,7 +118,7 @@ fn stage_depths_are_the_documented_ones() {
 fn bootstraps_inside_per_plan() {
     for (c, cp, boot) in [(3, 4, 12), (10, 16, 12), (10, 16, 9), (7, 8, 16)] {
         let sm = Softmax::new(SoftmaxSpec::ours(c, cp), c, cp).unwrap();
-        for start in [boot, 3, 0] {
+        for start in [boot, 3, 1] {
             let ev = sim(boot + 2, Some(boot), &sm);
             let plan = sm.plan(start, boot).unwrap();
             assert!(plan.plan.cost >= sm.depth().saturating_sub(start).div_ceil(boot));
@@ -135,6 +138,118 @@ fn bootstraps_inside_per_plan() {
             check_against_model(&sm, &x, &ev.decrypt_real(&out).unwrap(), None);
         }
     }
+}
+
+/// The raw logits (up to 128) are never bootstrapped: at level 0 the plan
+/// refuses with the level it needs, and the circuit fails cleanly.
+#[test]
+fn raw_logits_are_not_bootstrapped() {
+    let sm = Softmax::new(SoftmaxSpec::ours(10, 16), 10, 16).unwrap();
+    assert_eq!(
+        sm.plan(0, 9),
+        Err(SoftmaxError::InputLevel { have: 0, need: 1 })
+    );
+    assert_eq!(sm.boot_bounds()[0], 128.0);
+    let ev = sim(11, Some(9), &sm);
+    let v = ev
+        .encrypt_real(&logits(10, 16, 3), 0, ev.default_scale())
+        .unwrap();
+    assert!(matches!(
+        sm.apply(&ev, &v),
+        Err(SlotError::LevelExhausted { .. })
+    ));
+    assert_eq!(ev.counts().bootstrap, 0);
+    // An explicit plan bootstrapping them is refused too.
+    let mut before = vec![false; sm.stages().len()];
+    before[0] = true;
+    let v = ev.drop_to_level(&v, 0).unwrap();
+    assert!(matches!(
+        sm.apply_with_plan(&ev, &v, None, &before),
+        Err(SlotError::InvalidParams(_))
+    ));
+}
+
+/// Every point where a bootstrap may go sees values in [-1, 1] (proven
+/// bounds, at most 1), and bootstrapping at all of them at once passes the
+/// simulator's range check and still equals the model: the shifts that keep
+/// the exponentials, the row sum and Goldschmidt's P in range are exact.
+#[test]
+fn every_bootstrap_input_is_in_range() {
+    for (c, cp) in [(3, 4), (4, 4), (5, 8), (7, 8), (10, 16), (16, 16)] {
+        let sm = Softmax::new(SoftmaxSpec::ours(c, cp), c, cp).unwrap();
+        let bounds = sm.boot_bounds();
+        let before: Vec<bool> = bounds.iter().map(|&b| b <= 1.0).collect();
+        // Only the raw logits are out of range.
+        assert_eq!(before.iter().filter(|b| !**b).count(), 1, "{bounds:?}");
+        assert!(!before[0]);
+        // ... and the exponentials need their shifts (e up to e^3.9 at c' = 16).
+        assert!(sm.shifts().exp.last().unwrap() > &0, "{:?}", sm.shifts());
+        let boot = 12;
+        let ev = sim(boot, Some(boot), &sm);
+        let x = logits(c, cp, 70 + c as u64);
+        let v = ev.encrypt_real(&x, boot, ev.default_scale()).unwrap();
+        let out = sm.apply_with_plan(&ev, &v, None, &before).unwrap();
+        check_against_model(&sm, &x, &ev.decrypt_real(&out).unwrap(), None);
+        // A real pair counts once; the product refreshes two values.
+        assert!(ev.counts().bootstrap as usize >= before.len() - 1);
+    }
+    // The paper's spec (c = 3): its domain-extension intermediates (up to
+    // 128) and the exp polynomial's input (up to 8) are never bootstrapped
+    // (the first cubic's input is the shifted value, just above 1 from the
+    // max's overshoot).
+    let paper = Softmax::new(SoftmaxSpec::paper(), 3, 4).unwrap();
+    let out_of_range: Vec<(&str, f64)> = paper
+        .stages()
+        .iter()
+        .zip(paper.boot_bounds())
+        .filter(|(_, b)| *b > 1.0)
+        .map(|(s, b)| (s.name, b.round()))
+        .collect();
+    assert_eq!(
+        out_of_range,
+        vec![
+            ("normalise", 128.0),
+            ("domain extension", 1.0),
+            ("domain extension", 128.0),
+            ("domain extension", 64.0),
+            ("domain extension", 32.0),
+            ("domain extension", 16.0),
+            ("exp polynomial", 8.0),
+        ]
+    );
+}
+
+/// Adversarial rows (the max approximation's worst cases, ties, extremes) at
+/// c' = 16 with a bootstrap at every allowed point stay in range.
+#[test]
+fn adversarial_rows_stay_in_range() {
+    let (c, cp) = (10, 16);
+    let sm = Softmax::new(SoftmaxSpec::ours(c, cp), c, cp).unwrap();
+    let before: Vec<bool> = sm.boot_bounds().iter().map(|&b| b <= 1.0).collect();
+    let rows: Vec<Vec<f64>> = vec![
+        vec![128.0; c],
+        vec![-128.0; c],
+        (0..c)
+            .map(|j| if j == 0 { 128.0 } else { -128.0 })
+            .collect(),
+        (0..c)
+            .map(|j| if j == c - 1 { -128.0 } else { 128.0 })
+            .collect(),
+        (0..c).map(|j| 128.0 - 0.37 * j as f64).collect(),
+        (0..c)
+            .map(|j| if j % 2 == 0 { 128.0 } else { 127.0 })
+            .collect(),
+        (0..c).map(|j| -128.0 + 3.0 * j as f64).collect(),
+    ];
+    let mut x = vec![0.0; SLOTS];
+    for g in 0..SLOTS / cp {
+        x[g * cp..g * cp + c].copy_from_slice(&rows[g % rows.len()]);
+    }
+    let boot = 12;
+    let ev = sim(boot, Some(boot), &sm);
+    let v = ev.encrypt_real(&x, boot, ev.default_scale()).unwrap();
+    let out = sm.apply_with_plan(&ev, &v, None, &before).unwrap();
+    check_against_model(&sm, &x, &ev.decrypt_real(&out).unwrap(), None);
 }
 
 #[test]

@@ -121,7 +121,7 @@ fn encrypted_training_matches_plaintext_accuracy() {
     // The same circuit on exact slots with the same levels.
     let sim = SlotSim::new(
         SimParams::new(params.max_slots(), params.q(), params.default_scale())
-            .with_bootstrap(boot.output_level(), 4.0),
+            .with_bootstrap(boot.output_level(), 1.0),
     )
     .unwrap();
     // The client's weight scale from its plaintext run (bootstraps need [-1, 1]).

@@ -23,7 +23,11 @@ fn fx() -> Fx {
     let public_key = ctx.gen_public_key(&sk, &mut rng).unwrap();
     let keys = ctx.gen_evaluation_keys(&sk, &[1], false, &mut rng).unwrap();
     Fx {
-        hello: ClientMsg::Hello(Box::new(Hello { public_key, keys })),
+        hello: ClientMsg::Hello(Box::new(Hello {
+            public_key,
+            keys,
+            boot: None,
+        })),
         ctx,
         sk,
         rng,
@@ -71,6 +75,7 @@ fn config() -> TrainConfig {
         epochs: 20,
         patience: 3,
         batch: 128,
+        weight_scale: 4.0,
     }
 }
 

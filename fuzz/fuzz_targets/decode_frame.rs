@@ -54,6 +54,7 @@ fn valid_stream() -> &'static [u8] {
             epochs: 3,
             patience: 1,
             batch: 2,
+            weight_scale: 1.0,
         };
         let mut out = Vec::new();
         for msg in [

@@ -26,15 +26,6 @@ pub fn os_rng() -> Result<ChaCha20Rng, CliError> {
     Ok(rng)
 }
 
-/// Rotation steps the evaluation keys cover: every power of two below the slot count.
-///
-/// The encrypted trainer's rotation plan will replace this list (it needs exactly the
-/// rotations of its matrix products); powers of two reach any rotation in
-/// `log2(slots)` steps meanwhile.
-pub fn training_rotations(slots: usize) -> Vec<isize> {
-    (0..slots.trailing_zeros()).map(|k| 1isize << k).collect()
-}
-
 /// Fails if the output directory does not exist or is not a directory.
 fn out_dir(dir: &Path) -> Result<(), CliError> {
     match std::fs::metadata(dir) {
@@ -47,13 +38,22 @@ fn out_dir(dir: &Path) -> Result<(), CliError> {
     }
 }
 
-/// `hetal keygen`: secret key (0600), public key and evaluation keys into `dir`.
+/// `hetal keygen`: secret key (0600), public key, evaluation keys with exactly the
+/// rotations training needs for `classes` classes in mini-batches of `batch` rows, and
+/// (for presets that bootstrap) the bootstrapping keys, into `dir`.
 pub fn keygen(
     params: hetal_core::ckks::Params,
     dir: &Path,
     force: bool,
+    batch: usize,
+    classes: usize,
     log: &mut dyn FnMut(&str),
 ) -> Result<(), CliError> {
+    if batch == 0 || classes < 2 {
+        return Err(CliError::msg(
+            "need --batch >= 1 and --classes >= 2 (the training shape the keys are for)",
+        ));
+    }
     if !dir.exists() {
         std::fs::create_dir_all(dir)
             .map_err(|e| CliError::at(dir, format!("cannot create directory: {e}")))?;
@@ -68,33 +68,42 @@ pub fn keygen(
     }
     let ctx = keys::context(params)?;
     let mut rng = os_rng()?;
-    let rotations = training_rotations(ctx.params().max_slots());
     log(&format!(
-        "generating keys for {} (N = 2^{}, {} rotation keys)",
+        "generating keys for {} (N = 2^{}) for {classes} classes in batches of {batch}",
         ctx.params().name(),
         ctx.params().log_n(),
-        rotations.len()
     ));
     let err = |e: hetal_core::ckks::CkksError| CliError::msg(format!("key generation failed: {e}"));
     let sk = ctx.gen_secret_key(&mut rng).map_err(err)?;
     let pk = ctx.gen_public_key(&sk, &mut rng).map_err(err)?;
-    let evk = ctx
-        .gen_evaluation_keys(&sk, &rotations, false, &mut rng)
-        .map_err(err)?;
+    let server = crate::enc::gen_server_keys(&ctx, &sk, batch, classes, &mut rng)?;
     let mut out = Outputs::new();
     out.stage(&paths.secret, &codec::encode_secret_key(&ctx, &sk), true)?;
     out.stage(&paths.public, &codec::encode_public_key(&ctx, &pk), false)?;
     out.stage(
         &paths.eval,
-        &codec::encode_evaluation_keys(&ctx, &evk),
+        &codec::encode_evaluation_keys(&ctx, &server.evk),
         false,
     )?;
+    if let Some(b) = &server.boot {
+        out.stage(&paths.boot, &codec::encode_boot_keys(&ctx, b), false)?;
+    } else if paths.boot.exists() {
+        // Stale keys of an earlier key pair must not be picked up with the new ones.
+        std::fs::remove_file(&paths.boot)
+            .map_err(|e| CliError::at(&paths.boot, format!("cannot remove: {e}")))?;
+    }
     out.commit()?;
     log(&format!(
-        "wrote {} (mode 0600), {}, {}",
+        "wrote {} (mode 0600), {}, {} ({} Galois keys){}",
         paths.secret.display(),
         paths.public.display(),
-        paths.eval.display()
+        paths.eval.display(),
+        server.rotations,
+        if server.boot.is_some() {
+            format!(", {}", paths.boot.display())
+        } else {
+            String::from(" (this preset cannot bootstrap: no training)")
+        }
     ));
     Ok(())
 }
@@ -161,66 +170,9 @@ pub fn encrypt(
     };
     let tr = prep(&train, &a.x)?;
     let va = prep(&val, &a.val_x)?;
-    let cols = tr.cols;
     let mut rng = os_rng()?;
-    // The trainer's layouts (HETAL's block shape for this batch size and class count):
-    // features plain, one-hot labels tiled horizontally like the logits.
-    let slots = ctx.params().max_slots();
-    let unit = UnitShape::hetal(a.batch, classes, slots).map_err(|e| {
-        CliError::msg(format!(
-            "{classes} classes do not fit the {} preset's {slots} slots: {e}",
-            ctx.params().name()
-        ))
-    })?;
-    let layout = TrainLayout {
-        unit,
-        cols,
-        classes,
-    };
-    let lerr = |e: hetal_core::hetal::train::TrainError| CliError::msg(format!("layout: {e}"));
-    let order = batch_order(tr.rows(), a.seed);
-    let mut batches = Vec::new();
-    for rows in order.chunks(a.batch) {
-        let x: Vec<f64> = rows.iter().flat_map(|&r| tr.row(r).to_vec()).collect();
-        let y: Vec<usize> = rows.iter().map(|&r| tr.y[r]).collect();
-        batches.push(TrainBatch {
-            x: keys::encrypt_blocks(
-                &ctx,
-                &pk,
-                &x,
-                layout.features(rows.len()).map_err(lerr)?,
-                &mut rng,
-            )?,
-            y: keys::encrypt_blocks(
-                &ctx,
-                &pk,
-                &layout.one_hot(&y),
-                layout.labels(rows.len()).map_err(lerr)?,
-                &mut rng,
-            )?,
-        });
-    }
-    let mut val_mats = Vec::new();
-    for chunk in va.x.chunks(a.batch * cols) {
-        let rows = chunk.len() / cols;
-        val_mats.push(keys::encrypt_blocks(
-            &ctx,
-            &pk,
-            chunk,
-            layout.features(rows).map_err(lerr)?,
-            &mut rng,
-        )?);
-    }
-    let ds = EncryptedDataset {
-        features: cols as u32,
-        classes: classes as u32,
-        train_rows: tr.rows() as u64,
-        val_rows: va.rows() as u64,
-        train: batches,
-        val: val_mats,
-    };
-    ds.check()
-        .map_err(|e| CliError::msg(format!("internal: {e}")))?;
+    let ds = encrypt_dataset(&ctx, &pk, &tr, &va, a.batch, a.seed, &mut rng)?;
+    let cols = tr.cols;
     let state = ClientState {
         scale,
         dim: train.x.cols as u32,
@@ -245,13 +197,80 @@ pub fn encrypt(
     log(&format!(
         "encrypted {} training rows in {} batches and {} validation rows ({} features + bias, {classes} classes, scale 1/{scale:.4}) -> {}, {}",
         tr.rows(),
-        order.len().div_ceil(a.batch),
+        tr.rows().div_ceil(a.batch),
         va.rows(),
         cols - 1,
         data_path.display(),
         state_path.display()
     ));
     Ok(())
+}
+
+/// Encrypts prepared training and validation rows under `pk` in the trainer's layouts
+/// (HETAL's block shape for `batch` and the class count): training rows in mini-batches
+/// of `batch` in the seeded order of the plaintext reference, features plain, one-hot
+/// labels tiled horizontally like the logits; validation rows in chunks of `batch`.
+pub fn encrypt_dataset<R: rand_core::CryptoRng + ?Sized>(
+    ctx: &hetal_core::ckks::CkksContext,
+    pk: &hetal_core::rlwe::PublicKey,
+    tr: &Features,
+    va: &Features,
+    batch: usize,
+    seed: u64,
+    rng: &mut R,
+) -> Result<EncryptedDataset, CliError> {
+    let (cols, classes) = (tr.cols, tr.classes);
+    let slots = ctx.params().max_slots();
+    let unit = UnitShape::hetal(batch, classes, slots).map_err(|e| {
+        CliError::msg(format!(
+            "{classes} classes do not fit the {} preset's {slots} slots: {e}",
+            ctx.params().name()
+        ))
+    })?;
+    let layout = TrainLayout {
+        unit,
+        cols,
+        classes,
+    };
+    let lerr = |e: hetal_core::hetal::train::TrainError| CliError::msg(format!("layout: {e}"));
+    let order = batch_order(tr.rows(), seed);
+    let mut batches = Vec::new();
+    for rows in order.chunks(batch) {
+        let x: Vec<f64> = rows.iter().flat_map(|&r| tr.row(r).to_vec()).collect();
+        let y: Vec<usize> = rows.iter().map(|&r| tr.y[r]).collect();
+        batches.push(TrainBatch {
+            x: keys::encrypt_blocks(ctx, pk, &x, layout.features(rows.len()).map_err(lerr)?, rng)?,
+            y: keys::encrypt_blocks(
+                ctx,
+                pk,
+                &layout.one_hot(&y),
+                layout.labels(rows.len()).map_err(lerr)?,
+                rng,
+            )?,
+        });
+    }
+    let mut val_mats = Vec::new();
+    for chunk in va.x.chunks(batch * cols) {
+        let rows = chunk.len() / cols;
+        val_mats.push(keys::encrypt_blocks(
+            ctx,
+            pk,
+            chunk,
+            layout.features(rows).map_err(lerr)?,
+            rng,
+        )?);
+    }
+    let ds = EncryptedDataset {
+        features: cols as u32,
+        classes: classes as u32,
+        train_rows: tr.rows() as u64,
+        val_rows: va.rows() as u64,
+        train: batches,
+        val: val_mats,
+    };
+    ds.check()
+        .map_err(|e| CliError::msg(format!("internal: {e}")))?;
+    Ok(ds)
 }
 
 /// Loads `data.enc` (an encrypted data set) with its context.
@@ -546,6 +565,7 @@ pub fn client(
         ));
     }
     let evk = keys::load_eval_keys(&ctx, &kp.eval)?;
+    let boot = keys::load_boot_keys(&ctx, &kp.boot)?;
     // Fail on an unwritable output before the (long) session, not after it.
     let mut probe = Outputs::new();
     probe.stage(&a.out, b"", false)?;
@@ -571,6 +591,7 @@ pub fn client(
         Hello {
             public_key: pk,
             keys: evk,
+            boot,
         },
         data,
         config,
@@ -619,6 +640,7 @@ pub fn client(
             test_acc_plain: f64::NAN,
             test_acc_encrypted: None,
             total_seconds: start.elapsed().as_secs_f64(),
+            timing: None,
         };
         let json = serde_json::to_string_pretty(&report.to_json())
             .map_err(|e| CliError::msg(format!("report: {e}")))?;
@@ -636,4 +658,171 @@ pub fn client(
         a.out.display()
     ));
     Ok(())
+}
+
+/// Inputs of `hetal train`.
+pub struct TrainArgs {
+    /// Key directory (public.key, eval.keys, boot.keys; the secret key is never read).
+    pub keys: PathBuf,
+    /// The encrypted data set from `hetal encrypt`.
+    pub data: PathBuf,
+    /// Where to write the encrypted model.
+    pub out: PathBuf,
+    /// Hyper-parameters (the epoch count is fixed: no client to stop early).
+    pub config: hetal_core::hetal::protocol::TrainConfig,
+    /// Checkpoints.
+    pub server: crate::enc::ServerOptions,
+}
+
+/// Loads what the server may hold: the public key, evaluation keys and bootstrapping
+/// keys of `dir` (never the secret key), checked against `ctx`'s parameter set.
+pub fn load_server_keys(
+    allowed: &Allowed,
+    ctx: &hetal_core::ckks::CkksContext,
+    dir: &Path,
+) -> Result<hetal_core::hetal::protocol::Hello, CliError> {
+    let kp = KeyPaths::in_dir(dir);
+    let (pk_ctx, pk) = keys::load_public_key(allowed, &kp.public)?;
+    if codec::fingerprint(pk_ctx.params()) != codec::fingerprint(ctx.params()) {
+        return Err(CliError::at(
+            &kp.public,
+            format!(
+                "is for parameter set {}, the data for {}",
+                pk_ctx.params().name(),
+                ctx.params().name()
+            ),
+        ));
+    }
+    let evk = keys::load_eval_keys(ctx, &kp.eval)?;
+    let boot = keys::load_boot_keys(ctx, &kp.boot)?;
+    Ok(hetal_core::hetal::protocol::Hello {
+        public_key: pk,
+        keys: evk,
+        boot,
+    })
+}
+
+/// `hetal train`: the server's side from files: encrypted training for a fixed number
+/// of epochs on `data.enc` with the public material of a key directory, writing the
+/// encrypted model (and a checkpoint after every epoch).
+pub fn train(a: &TrainArgs, allowed: &Allowed, log: &mut dyn FnMut(&str)) -> Result<(), CliError> {
+    use crate::session::{ServerEvent, TrainJob};
+    use hetal_core::hetal::protocol::Decision;
+
+    if a.out.is_dir() {
+        return Err(CliError::at(&a.out, "is a directory, expected a file path"));
+    }
+    if !a.config.is_valid() {
+        return Err(CliError::msg(
+            "invalid training configuration: need lr > 0, 0 <= momentum < 1, 1 <= epochs <= 10000, weight scale a power of two",
+        ));
+    }
+    let (ctx, data) = load_dataset(allowed, &a.data)?;
+    let hello = load_server_keys(allowed, &ctx, &a.keys)?;
+    let mut probe = Outputs::new();
+    probe.stage(&a.out, b"", false)?;
+    drop(probe);
+    let mut config = a.config.clone();
+    config.batch = data.train.first().map_or(1, |b| b.x.rows);
+    let cap = config.epochs;
+    log(&format!(
+        "training on {} rows in {} batches for {cap} epochs ({})",
+        data.train_rows,
+        data.train.len(),
+        ctx.params().name()
+    ));
+    let trainer = crate::enc::encrypted_trainer(a.server.clone());
+    let job = TrainJob {
+        ctx: &ctx,
+        public_key: hello.public_key,
+        keys: hello.keys,
+        boot: hello.boot,
+        data,
+        config,
+    };
+    let start = std::time::Instant::now();
+    let mut step_start = std::time::Instant::now();
+    let r = trainer(
+        job,
+        &mut |epoch, _logits| {
+            Ok(Decision {
+                improved: epoch == cap,
+                stop: epoch == cap,
+            })
+        },
+        &mut |ev| match ev {
+            ServerEvent::Step { epoch, step, steps } => {
+                log(&format!(
+                    "epoch {epoch} step {step}/{steps} ({:.1} s)",
+                    step_start.elapsed().as_secs_f64()
+                ));
+                step_start = std::time::Instant::now();
+            }
+            ServerEvent::Resumed { epoch, step } => {
+                log(&format!(
+                    "resumed from the checkpoint after epoch {epoch}, step {step}"
+                ));
+                step_start = std::time::Instant::now();
+            }
+            ServerEvent::Epoch { epoch, time } => {
+                log(&format!(
+                    "epoch {epoch} done in {:.1} s",
+                    time.as_secs_f64()
+                ));
+                step_start = std::time::Instant::now();
+            }
+            _ => {}
+        },
+    )
+    .map_err(|e| CliError::msg(format!("training failed: {e}")))?;
+    let msg = ServerMsg::FinalModel {
+        epochs: r.epochs,
+        best_epoch: r.best_epoch,
+        weights: r.weights,
+    };
+    files::write_atomic(&a.out, &codec::encode_server_message(&ctx, &msg), false)?;
+    log(&format!(
+        "trained {} epochs in {:.1} s -> {}",
+        r.epochs,
+        start.elapsed().as_secs_f64(),
+        a.out.display()
+    ));
+    Ok(())
+}
+
+/// Inputs of `hetal serve`.
+pub struct ServeArgs {
+    /// Address to listen on.
+    pub listen: String,
+    /// The parameter set served.
+    pub params: hetal_core::ckks::Params,
+    /// Stop after this many finished sessions.
+    pub sessions: Option<usize>,
+    /// Largest frame accepted.
+    pub max_frame: u64,
+    /// Checkpoints.
+    pub server: crate::enc::ServerOptions,
+}
+
+/// `hetal serve`: the encrypted trainer over TCP, one client after another.
+pub fn serve(a: &ServeArgs, log: &mut dyn FnMut(&str)) -> Result<(), CliError> {
+    let ctx = keys::context(a.params.clone())?;
+    let listener = std::net::TcpListener::bind(&a.listen)
+        .map_err(|e| CliError::msg(format!("cannot listen on {}: {e}", a.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| a.listen.clone(), |x| x.to_string());
+    log(&format!(
+        "serving {} on {addr} (public keys only; waiting for a client)",
+        ctx.params().name()
+    ));
+    let trainer = crate::enc::encrypted_trainer(a.server.clone());
+    crate::session::serve_tcp(
+        &listener,
+        &ctx,
+        trainer.as_ref(),
+        a.max_frame,
+        a.sessions,
+        log,
+    )
 }

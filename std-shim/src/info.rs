@@ -38,10 +38,10 @@ pub fn report() -> String {
         out,
         "Parameter presets (128-bit classical security, HE standard bound):"
     );
-    for p in [Params::n16(), Params::n15(), Params::n14()] {
+    for p in [Params::boot_n16(), Params::n15(), Params::n14()] {
         let _ = writeln!(
             out,
-            "  {:<4} N = 2^{}, {} slots, log Q = {:.1} ({} primes), log P = {:.1} ({} primes), dnum {}, \
+            "  {:<8} N = 2^{}, {} slots, log Q = {:.1} ({} primes), log P = {:.1} ({} primes), dnum {}, \
              scale 2^{:.0}, {} levels, log QP = {:.1} <= {}",
             p.name(),
             p.log_n(),

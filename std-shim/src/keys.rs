@@ -22,10 +22,11 @@ use crate::files::{self, CliError};
 /// A named parameter set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {
-    /// N = 2^16, 128-bit secure (the default).
+    /// N = 2^16, 128-bit secure, with the bootstrapping chain training needs (the
+    /// default; `Params::boot_n16`).
     #[value(name = "N16")]
     N16,
-    /// N = 2^15, 128-bit secure.
+    /// N = 2^15, 128-bit secure (cannot bootstrap: no training).
     #[value(name = "N15")]
     N15,
     /// N = 2^14, 128-bit secure (too few levels for training; for quick trials).
@@ -42,13 +43,16 @@ pub enum InsecurePreset {
     /// N = 2^11, NOT SECURE.
     #[value(name = "insecure-n11")]
     InsecureN11,
+    /// N = 2^12 with `boot_N16`'s chain (bootstraps, trains), NOT SECURE.
+    #[value(name = "insecure-train-n12")]
+    InsecureTrainN12,
 }
 
 impl Preset {
     /// Its parameters.
     pub fn params(self) -> Params {
         match self {
-            Self::N16 => Params::n16(),
+            Self::N16 => Params::boot_n16(),
             Self::N15 => Params::n15(),
             Self::N14 => Params::n14(),
         }
@@ -61,6 +65,7 @@ impl InsecurePreset {
         match self {
             Self::InsecureN12 => Params::insecure_n12(),
             Self::InsecureN11 => Params::insecure_n11(),
+            Self::InsecureTrainN12 => Params::insecure_train_n12(),
         }
     }
 }
@@ -81,7 +86,11 @@ impl Allowed {
                 return Ok(params);
             }
         }
-        for p in [InsecurePreset::InsecureN12, InsecurePreset::InsecureN11] {
+        for p in [
+            InsecurePreset::InsecureN12,
+            InsecurePreset::InsecureN11,
+            InsecurePreset::InsecureTrainN12,
+        ] {
             let params = p.params();
             if codec::fingerprint(&params) == fp {
                 return if self.insecure.contains(&p) {
@@ -146,6 +155,8 @@ pub fn kind_name(k: Kind) -> &'static str {
         Kind::ServerMessage => "server message (e.g. an encrypted model)",
         Kind::ClientState => "client state file",
         Kind::PlainModel => "decrypted model",
+        Kind::BootKeys => "bootstrapping key set",
+        Kind::Checkpoint => "training checkpoint",
     }
 }
 
@@ -179,6 +190,8 @@ pub struct KeyPaths {
     pub public: PathBuf,
     /// `eval.keys`.
     pub eval: PathBuf,
+    /// `boot.keys` (bootstrapping encapsulation keys; for the server).
+    pub boot: PathBuf,
 }
 
 impl KeyPaths {
@@ -188,6 +201,7 @@ impl KeyPaths {
             secret: dir.join("secret.key"),
             public: dir.join("public.key"),
             eval: dir.join("eval.keys"),
+            boot: dir.join("boot.keys"),
         }
     }
 }
@@ -227,6 +241,31 @@ pub fn load_eval_keys(ctx: &CkksContext, path: &Path) -> Result<EvaluationKeys, 
         ));
     }
     codec::decode_evaluation_keys(ctx, &bytes).map_err(|e| codec_error(path, e))
+}
+
+/// Loads the bootstrapping keys of `ctx`'s parameter set, `None` if the file does not
+/// exist (presets that cannot bootstrap have none).
+pub fn load_boot_keys(
+    ctx: &CkksContext,
+    path: &Path,
+) -> Result<Option<hetal_core::boot::EncapsulationKeys>, CliError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = files::read(path)?;
+    let h = codec::peek_header(&bytes).map_err(|e| codec_error(path, e))?;
+    if h.kind != Kind::BootKeys {
+        return Err(CliError::at(
+            path,
+            format!(
+                "is a {}, expected a bootstrapping key set",
+                kind_name(h.kind)
+            ),
+        ));
+    }
+    codec::decode_boot_keys(ctx, &bytes)
+        .map(Some)
+        .map_err(|e| codec_error(path, e))
 }
 
 /// A short identifier of a public key (FNV-1a of its encoding): recorded in the
@@ -294,7 +333,7 @@ pub fn encrypt_matrix<R: CryptoRng + ?Sized>(
 }
 
 /// Encrypts a row-major matrix under `pk` in the block layout `layout` (one ciphertext
-/// per block, at the top level): the form the encrypted trainer computes on.
+/// per block, at [`crate::enc::data_level`]): the form the encrypted trainer computes on.
 pub fn encrypt_blocks<R: CryptoRng + ?Sized>(
     ctx: &CkksContext,
     pk: &PublicKey,
@@ -312,7 +351,7 @@ pub fn encrypt_blocks<R: CryptoRng + ?Sized>(
     let packed = layout
         .pack(values)
         .map_err(|e| CliError::msg(format!("cannot pack the matrix: {e}")))?;
-    let level = ctx.params().max_level();
+    let level = crate::enc::data_level(ctx.params());
     let scale = ctx.params().default_scale();
     let cts = packed
         .iter()

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hetal::commands::{self, EncryptArgs};
+use hetal::enc::ServerOptions;
 use hetal::files::{CliError, Outputs};
 use hetal::keys::{Allowed, InsecurePreset, Preset};
 use hetal_core::hetal::plain::NagConfig;
@@ -41,15 +42,23 @@ enum Command {
     /// Example: `hetal info`
     Info,
 
-    /// Generate a key pair: secret.key (mode 0600, stays with the client), public.key and
-    /// eval.keys (for the server).
+    /// Generate a key pair: secret.key (mode 0600, stays with the client), and for the
+    /// server public.key, eval.keys (relinearization, conjugation and exactly the rotations
+    /// training needs: the matrix products', the softmax's and bootstrapping's, for the
+    /// given classes and batch size) and boot.keys (bootstrapping encapsulation keys).
     ///
-    /// Example: `hetal keygen --out keys` (N16, 128-bit secure; the evaluation keys are
-    /// about 1 GB: 16 switching keys of 3 digits over 39 primes)
+    /// Example: `hetal keygen --out keys --classes 10 --batch 128` (N16, 128-bit secure;
+    /// the evaluation keys take several GB)
     Keygen {
-        /// Directory for the three key files (created if missing).
+        /// Directory for the key files (created if missing).
         #[arg(long)]
         out: PathBuf,
+        /// Classes of the data the keys will train on.
+        #[arg(long, default_value_t = 10)]
+        classes: usize,
+        /// Rows per mini-batch of the data (as given to `hetal encrypt --batch`).
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
         /// Parameter preset (all are 128-bit secure).
         #[arg(long, value_enum, default_value = "N16")]
         preset: Preset,
@@ -178,19 +187,107 @@ enum Command {
         /// Largest message accepted from the server, in MiB.
         #[arg(long, default_value_t = 1024)]
         max_frame_mib: u64,
+        /// Power of two the server divides the weights by so what it bootstraps stays in
+        /// [-1, 1]: at least 1.25 x the largest |weight| expected (the plaintext reference
+        /// shows it).
+        #[arg(long, default_value_t = 8.0)]
+        weight_scale: f64,
+    },
+
+    /// Server side, from files: train on the encrypted data set with the public keys of a
+    /// key directory (public.key, eval.keys, boot.keys; the secret key is never read) for
+    /// a fixed number of epochs, and write the encrypted model. A checkpoint is written
+    /// after every epoch; `--resume` continues from it after a crash and ends with the
+    /// same model.
+    ///
+    /// Example: `hetal train --keys server-keys --data data.enc --epochs 5 --out model.enc`
+    Train {
+        /// Directory with public.key, eval.keys and boot.keys.
+        #[arg(long)]
+        keys: PathBuf,
+        /// The encrypted data set from `hetal encrypt`.
+        #[arg(long)]
+        data: PathBuf,
+        /// Output: the encrypted model.
+        #[arg(long)]
+        out: PathBuf,
+        /// Learning rate.
+        #[arg(long, default_value_t = 3.0)]
+        lr: f64,
+        /// Nesterov momentum.
+        #[arg(long, default_value_t = 0.9)]
+        momentum: f64,
+        /// Epochs.
+        #[arg(long, default_value_t = 10)]
+        epochs: u32,
+        /// Weight scale (see `hetal client --help`).
+        #[arg(long, default_value_t = 8.0)]
+        weight_scale: f64,
+        /// Checkpoint file (default: the output path with `.ckpt` appended).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Also checkpoint every this many steps inside an epoch.
+        #[arg(long)]
+        checkpoint_steps: Option<usize>,
+        /// Continue from the checkpoint if there is one.
+        #[arg(long)]
+        resume: bool,
+    },
+
+    /// Server side over TCP: wait for clients (`hetal client`) and train on what each one
+    /// sends, with early stopping decided by the client each epoch. The server holds
+    /// public material only.
+    ///
+    /// Example: `hetal serve --listen 127.0.0.1:7878`
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: String,
+        /// Parameter preset served.
+        #[arg(long, value_enum, default_value = "N16")]
+        preset: Preset,
+        /// Exit after this many finished sessions (default: serve forever).
+        #[arg(long)]
+        sessions: Option<usize>,
+        /// Largest message accepted from a client, in MiB.
+        #[arg(long, default_value_t = 16384)]
+        max_frame_mib: u64,
+        /// Checkpoint file of the session in training (written after every epoch).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Also checkpoint every this many steps inside an epoch.
+        #[arg(long)]
+        checkpoint_steps: Option<usize>,
     },
 
     /// Run the demo on the embedded data set (Fashion-MNIST features, 64-d, 10 classes)
     /// and write report.json and curve.svg.
     ///
-    /// `--plain` trains the plaintext reference (seconds). Without it, the whole encrypted
-    /// protocol runs in one process on the N16 preset.
+    /// The whole encrypted protocol runs in one process on the N16 preset (128-bit
+    /// secure): key generation, encryption, a server training on ciphertexts with public
+    /// keys only (progress bars per epoch and step), the client deciding early stopping
+    /// on decrypted validation logits; then the encrypted-trained model's test accuracy
+    /// next to the plaintext reference's, and the time per step and in total.
+    /// `--plain` trains the plaintext reference only (seconds).
     ///
-    /// Example: `hetal demo --plain --out demo-out`
+    /// Examples: `hetal demo` (about an hour on 2 cores), `hetal demo --plain --out demo-out`,
+    /// `hetal demo --train-rows 256 --epochs 3` (a shorter encrypted run)
     Demo {
         /// Train the plaintext reference only.
         #[arg(long)]
         plain: bool,
+        /// Parameter preset of the encrypted run.
+        #[arg(long, value_enum, default_value = "N16")]
+        preset: Preset,
+        /// Use only the first this many training rows.
+        #[arg(long)]
+        train_rows: Option<usize>,
+        /// Use only the first this many validation rows.
+        #[arg(long)]
+        val_rows: Option<usize>,
+        /// Use only the first this many features (PCA components, most informative first).
+        #[arg(long)]
+        features: Option<usize>,
         /// Output directory for report.json and curve.svg (created if missing).
         #[arg(long, default_value = "hetal-demo")]
         out: PathBuf,
@@ -211,6 +308,41 @@ enum Command {
         #[arg(long, default_value_t = 128)]
         batch: usize,
     },
+
+    /// Time real encrypted training steps at one of the HETAL paper's shapes, on random
+    /// features (one process plays client and server), split by component: matrix
+    /// products, softmax, bootstrapping, update, validation. The decrypted weights are
+    /// checked against the same steps in plaintext.
+    ///
+    /// Example: `hetal bench-train --shape mnist --steps 3 --threads 1` (N16; the keys
+    /// take several GB and a step takes minutes on 2 cores)
+    BenchTrain {
+        /// The paper's shape: mnist, cifar10, facemask, derma or snips; or
+        /// BATCH:CLASSES:COLS (bias column included, learning rate 1).
+        #[arg(long)]
+        shape: String,
+        /// Training steps to time.
+        #[arg(long, default_value_t = 3)]
+        steps: usize,
+        /// Worker threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Parameter preset (it must bootstrap).
+        #[arg(long, value_enum, default_value = "N16")]
+        preset: Preset,
+    },
+}
+
+/// The preset a command that creates a context uses: the last insecure test preset
+/// if any was allowed (tests), else `preset`.
+fn chosen_params(insecure: &[InsecurePreset], preset: Preset) -> hetal_core::ckks::Params {
+    match insecure.last() {
+        Some(p) => {
+            log("WARNING: insecure test preset; NOT secure");
+            p.params()
+        }
+        None => preset.params(),
+    }
 }
 
 fn log(msg: &str) {
@@ -223,16 +355,77 @@ fn run(cli: Cli) -> Result<(), CliError> {
     };
     match cli.command {
         Command::Info => print!("{}", hetal::info::report()),
-        Command::Keygen { out, preset, force } => {
-            let params = match cli.insecure_test_preset.last() {
-                Some(p) => {
-                    log("WARNING: insecure test preset; keys are NOT secure");
-                    p.params()
-                }
-                None => preset.params(),
-            };
-            commands::keygen(params, &out, force, &mut |m| log(m))?;
+        Command::Keygen {
+            out,
+            preset,
+            force,
+            classes,
+            batch,
+        } => {
+            let params = chosen_params(&cli.insecure_test_preset, preset);
+            commands::keygen(params, &out, force, batch, classes, &mut |m| log(m))?;
         }
+        Command::Train {
+            keys,
+            data,
+            out,
+            lr,
+            momentum,
+            epochs,
+            weight_scale,
+            checkpoint,
+            checkpoint_steps,
+            resume,
+        } => {
+            let checkpoint = checkpoint.unwrap_or_else(|| {
+                let mut p = out.clone().into_os_string();
+                p.push(".ckpt");
+                PathBuf::from(p)
+            });
+            commands::train(
+                &commands::TrainArgs {
+                    keys,
+                    data,
+                    out,
+                    config: hetal_core::hetal::protocol::TrainConfig {
+                        lr,
+                        momentum,
+                        epochs,
+                        patience: 0,
+                        batch: 1,
+                        weight_scale,
+                    },
+                    server: ServerOptions {
+                        checkpoint: Some(checkpoint),
+                        checkpoint_steps,
+                        resume,
+                    },
+                },
+                &allowed,
+                &mut |m| log(m),
+            )?;
+        }
+        Command::Serve {
+            listen,
+            preset,
+            sessions,
+            max_frame_mib,
+            checkpoint,
+            checkpoint_steps,
+        } => commands::serve(
+            &commands::ServeArgs {
+                listen,
+                params: chosen_params(&cli.insecure_test_preset, preset),
+                sessions,
+                max_frame: max_frame_mib.saturating_mul(1 << 20),
+                server: ServerOptions {
+                    checkpoint,
+                    checkpoint_steps,
+                    resume: false,
+                },
+            },
+            &mut |m| log(m),
+        )?,
         Command::Encrypt {
             keys,
             x,
@@ -287,6 +480,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             epochs,
             patience,
             max_frame_mib,
+            weight_scale,
         } => commands::client(
             &commands::ClientArgs {
                 connect,
@@ -302,14 +496,39 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     patience,
                     // Informative for the server: the batches were fixed by `encrypt`.
                     batch: 1,
+                    weight_scale,
                 },
                 max_frame: max_frame_mib.saturating_mul(1 << 20),
             },
             &allowed,
             &mut |m| log(m),
         )?,
+        Command::BenchTrain {
+            shape,
+            steps,
+            threads,
+            preset,
+        } => {
+            let Some(shape) = hetal_core::hetal::shapes::parse_shape(&shape) else {
+                return Err(CliError::msg(format!(
+                    "unknown shape {shape:?}: use mnist, cifar10, facemask, derma, snips or BATCH:CLASSES:COLS"
+                )));
+            };
+            let cfg = hetal::bench_train::BenchTrainConfig {
+                shape,
+                steps,
+                threads,
+                params: chosen_params(&cli.insecure_test_preset, preset),
+            };
+            let report = hetal::bench_train::run(&cfg, &mut |m| log(m))?;
+            print!("{}", hetal::bench_train::summary(&cfg, &report));
+        }
         Command::Demo {
             plain,
+            preset,
+            train_rows,
+            val_rows,
+            features,
             out,
             lr,
             momentum,
@@ -317,11 +536,6 @@ fn run(cli: Cli) -> Result<(), CliError> {
             patience,
             batch,
         } => {
-            if !plain {
-                return Err(CliError::msg(
-                    "the encrypted demo needs the encrypted trainer, which this build does not have yet; run `hetal demo --plain`",
-                ));
-            }
             let cfg = NagConfig {
                 lr,
                 momentum,
@@ -344,7 +558,24 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 std::fs::create_dir_all(&out)
                     .map_err(|e| CliError::at(&out, format!("cannot create directory: {e}")))?;
             }
-            let report = hetal::demo::run_plain(&cfg, &mut |m| log(m))?;
+            if features == Some(0) || train_rows == Some(0) || val_rows == Some(0) {
+                return Err(CliError::msg(
+                    "--features, --train-rows and --val-rows must be at least 1",
+                ));
+            }
+            let report = if plain {
+                hetal::demo::run_plain(&cfg, &mut |m| log(m))?
+            } else {
+                let args = hetal::demo::DemoArgs {
+                    cfg: cfg.clone(),
+                    params: chosen_params(&cli.insecure_test_preset, preset),
+                    train_rows,
+                    val_rows,
+                    features,
+                    progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                };
+                hetal::demo::run_encrypted(&args, &mut |m| log(m))?
+            };
             let json = serde_json::to_string_pretty(&report.to_json())
                 .map_err(|e| CliError::msg(format!("report: {e}")))?;
             let svg = report
@@ -354,13 +585,34 @@ fn run(cli: Cli) -> Result<(), CliError> {
             files.stage(&out.join("report.json"), json.as_bytes(), false)?;
             files.stage(&out.join("curve.svg"), svg.as_bytes(), false)?;
             files.commit()?;
-            println!(
-                "plaintext test accuracy: {:.4} ({} epochs, kept epoch {}, {:.2} s)",
-                report.test_acc_plain,
-                report.epochs.len(),
-                report.best_epoch,
-                report.total_seconds
-            );
+            match (&report.test_acc_encrypted, &report.timing) {
+                (Some(enc), Some(t)) => {
+                    println!(
+                        "encrypted test accuracy: {enc:.4} ({} epochs, kept epoch {}; {})",
+                        report.epochs.len(),
+                        report.best_epoch,
+                        report.preset
+                    );
+                    println!("plaintext test accuracy: {:.4}", report.test_acc_plain);
+                    println!(
+                        "time: {:.2} s per step ({} steps: matrix products {:.2} s, softmax {:.2} s, bootstrapping {:.2} s, update {:.3} s), {:.1} s in total",
+                        t.per_step(),
+                        t.steps,
+                        (t.times.abt + t.times.atb) / t.steps.max(1) as f64,
+                        t.times.softmax / t.steps.max(1) as f64,
+                        t.times.bootstrap / t.steps.max(1) as f64,
+                        t.times.update / t.steps.max(1) as f64,
+                        report.total_seconds
+                    );
+                }
+                _ => println!(
+                    "plaintext test accuracy: {:.4} ({} epochs, kept epoch {}, {:.2} s)",
+                    report.test_acc_plain,
+                    report.epochs.len(),
+                    report.best_epoch,
+                    report.total_seconds
+                ),
+            }
             println!(
                 "wrote {} and {}",
                 out.join("report.json").display(),

@@ -10,6 +10,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hetal_core::boot::EncapsulationKeys;
 use hetal_core::ckks::{CkksContext, EvaluationKeys};
 use hetal_core::codec::{self, CodecError};
 use hetal_core::hetal::plain::EarlyStopping;
@@ -17,6 +18,7 @@ use hetal_core::hetal::protocol::{
     ClientMsg, ClientSession, ClientState, Decision, EncMatrix, EncryptedDataset, Hello, ServerMsg,
     ServerSession, TrainConfig, validation_loss,
 };
+use hetal_core::hetal::train::StepReport;
 use hetal_core::rlwe::{PublicKey, SecretKey};
 
 use crate::files::CliError;
@@ -31,6 +33,8 @@ pub struct TrainJob<'a> {
     pub public_key: PublicKey,
     /// The client's evaluation keys.
     pub keys: EvaluationKeys,
+    /// The client's bootstrapping encapsulation keys.
+    pub boot: Option<EncapsulationKeys>,
     /// The encrypted data set (batches in the order to use them every epoch).
     pub data: EncryptedDataset,
     /// Hyper-parameters.
@@ -138,6 +142,17 @@ pub enum ServerEvent {
         /// Batches per epoch.
         steps: usize,
     },
+    /// What the step just reported cost (time per component, operations).
+    StepCost(StepReport),
+    /// Seconds spent on an epoch's validation logits (forming `W` included).
+    ValidationTime(f64),
+    /// Training resumed from a checkpoint after `epoch` epochs and `step` steps.
+    Resumed {
+        /// Epochs finished.
+        epoch: u32,
+        /// Steps finished in the next epoch.
+        step: usize,
+    },
     /// An epoch finished.
     Epoch {
         /// Epoch (1-based).
@@ -205,6 +220,7 @@ pub fn serve_session(
                     ctx,
                     public_key: h.public_key,
                     keys: h.keys,
+                    boot: h.boot,
                     data,
                     config,
                 };

@@ -111,6 +111,7 @@ fn client_inputs(s: &Setup) -> (Hello, EncryptedDataset, ClientState) {
         Hello {
             public_key: s.pk.clone(),
             keys,
+            boot: None,
         },
         ds,
         state,
@@ -124,6 +125,7 @@ fn config(patience: u32, epochs: u32) -> TrainConfig {
         epochs,
         patience,
         batch: 32,
+        weight_scale: 1.0,
     }
 }
 

@@ -50,9 +50,6 @@ pub use encaps::{EncapsulationKeys, modraise_bound, modraise_failure_log2};
 use evalmod::EvalModPoly;
 use lintrans::EncodedTransform;
 
-/// Bits by which the raised ciphertext's data is scaled up before CoeffToSlot.
-const RAISE_BITS: f64 = 12.0;
-
 /// Bootstrapping parameters (on top of a [`Params`] whose chain has room for them).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BootParams {
@@ -72,9 +69,16 @@ pub struct BootParams {
     pub double_angle: usize,
     /// Arcsine (cubic) correction after EvalMod (two more levels).
     pub arcsine: bool,
-    /// Encode the DFT diagonals once (fast, memory-hungry: ~3.5 GB at N = 2^16) instead of
-    /// at every bootstrap.
+    /// Encode CoeffToSlot's diagonals once, in NTT form at the limbs of the level where
+    /// they are used (2.0 GiB at N = 2^16, full slots), instead of at every bootstrap:
+    /// encoding at the top levels is half of CoeffToSlot's time.
     pub precompute: bool,
+    /// The same for SlotToCoeff (0.8 GiB at N = 2^16; its levels are cheap to encode at).
+    pub precompute_stc: bool,
+    /// Bits by which the raised ciphertext's data is scaled up (an exact integer multiple)
+    /// before CoeffToSlot, so that the fixed key-switching noise of its rotations is small
+    /// next to the data.
+    pub raise_bits: f64,
 }
 
 impl BootParams {
@@ -92,6 +96,8 @@ impl BootParams {
             double_angle: 2,
             arcsine: true,
             precompute: true,
+            precompute_stc: true,
+            raise_bits: 12.0,
         }
     }
 
@@ -188,7 +194,7 @@ impl Bootstrapper {
             cts_m.push(DiagMatrix::blocks(Some(&a), Some(&a), Some(&c), Some(&c)));
         }
         let mut cts = Vec::new();
-        let mut s_cur = s0 * libm::exp2(RAISE_BITS);
+        let mut s_cur = s0 * libm::exp2(bp.raise_bits);
         for (j, m) in cts_m.iter().enumerate() {
             let l = top - j;
             let ql = q[l] as f64;
@@ -226,7 +232,7 @@ impl Bootstrapper {
                 ql * shed
             };
             s_cur = s_cur * pt / ql;
-            stc.push(EncodedTransform::new(ctx, m, l, pt, bp.precompute)?);
+            stc.push(EncodedTransform::new(ctx, m, l, pt, bp.precompute_stc)?);
         }
         let sub_sum = (0..gap.trailing_zeros())
             .map(|j| (n << j) as isize)
@@ -368,16 +374,16 @@ impl Bootstrapper {
     fn to_slots(&self, ev: &Evaluator<'_>, ct: &Ciphertext) -> Result<Vec<Ciphertext>, CkksError> {
         let ctx = ev.context();
         let raised = encaps::mod_raise(ctx, &self.keys, ct, self.top)?;
-        // Lift the data scale by 2^RAISE_BITS (an exact integer multiple): the rotations of
+        // Lift the data scale by 2^raise_bits (an exact integer multiple): the rotations of
         // SubSum and CoeffToSlot add a fixed key-switching noise, which would otherwise sit
         // at the raised polynomial's own scale (~q0 K) and, through EvalMod's q0 / scale
         // and SlotToCoeff's sqrt(N), cost ~N^1.5 in precision.
-        let mut x = evalmod::mul_int_f64(ev, &raised, libm::exp2(RAISE_BITS))?;
+        let mut x = evalmod::mul_int_f64(ev, &raised, libm::exp2(self.bp.raise_bits))?;
         for &r in &self.sub_sum {
             let rx = ev.rotate(&x, r)?;
             x = ev.add(&x, &rx)?;
         }
-        x.scale = self.s0 * libm::exp2(RAISE_BITS);
+        x.scale = self.s0 * libm::exp2(self.bp.raise_bits);
         for t in &self.cts {
             x = t.apply(ev, &x)?;
         }
@@ -427,15 +433,43 @@ impl CiphertextBootstrapper for Bootstrapper {
     }
 
     fn bootstrap(&self, ev: &Evaluator<'_>, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.bootstrap_traced(ev, ct, &mut |_, _| {})
+    }
+}
+
+/// A bootstrapping stage, as reported to the hook of [`Bootstrapper::bootstrap_traced`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// ModRaise, SubSum and CoeffToSlot done: the ciphertext(s) hold `y = x / K`.
+    CoeffToSlot,
+    /// EvalMod done: the message coefficients in the slots.
+    EvalMod,
+    /// SlotToCoeff done: the output.
+    SlotToCoeff,
+}
+
+impl Bootstrapper {
+    /// [`CiphertextBootstrapper::bootstrap`], calling `hook` after each stage with its
+    /// output ciphertext(s) (for timing and error breakdowns).
+    pub fn bootstrap_traced(
+        &self,
+        ev: &Evaluator<'_>,
+        ct: &Ciphertext,
+        hook: &mut dyn FnMut(Stage, &[Ciphertext]),
+    ) -> Result<Ciphertext, CkksError> {
         if ct.slots != self.n {
             return Err(CkksError::SlotMismatch(ct.slots, self.n));
         }
         let parts = self.to_slots(ev, ct)?;
+        hook(Stage::CoeffToSlot, &parts);
         let parts = parts
             .iter()
             .map(|y| self.eval_mod(ev, y, ct.scale))
             .collect::<Result<Vec<_>, _>>()?;
-        self.to_coeffs(ev, &parts)
+        hook(Stage::EvalMod, &parts);
+        let out = self.to_coeffs(ev, &parts)?;
+        hook(Stage::SlotToCoeff, core::slice::from_ref(&out));
+        Ok(out)
     }
 }
 

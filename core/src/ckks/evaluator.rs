@@ -90,6 +90,26 @@ pub struct Evaluator<'a> {
     counts: Counters,
 }
 
+/// A degree-2 ciphertext `(d0, d1, d2)`, decrypting with `(1, s, s^2)`: a product not yet
+/// relinearized (see [`Evaluator::mul_tensor`]).
+#[derive(Clone, Debug)]
+pub struct Tensor {
+    d0: RnsPoly,
+    d1: RnsPoly,
+    d2: RnsPoly,
+    /// The exact scale.
+    pub scale: f64,
+    /// Number of slots.
+    pub slots: usize,
+}
+
+impl Tensor {
+    /// Level (rescales left).
+    pub fn level(&self) -> usize {
+        self.d0.q_limbs() - 1
+    }
+}
+
 fn same_scale(a: f64, b: f64) -> bool {
     ((a - b) / a).abs() < SCALE_TOLERANCE
 }
@@ -127,11 +147,52 @@ impl<'a> Evaluator<'a> {
                 requested: level,
             });
         }
-        let mut out = ct.clone();
-        let d = ct.level() - level;
-        out.c0.drop_q_limbs(d)?;
-        out.c1.drop_q_limbs(d)?;
-        Ok(out)
+        // Copy only the limbs kept (a clone then truncation copies them all).
+        Ok(Ciphertext {
+            c0: self.prefix(&ct.c0, level + 1)?,
+            c1: self.prefix(&ct.c1, level + 1)?,
+            scale: ct.scale,
+            slots: ct.slots,
+        })
+    }
+
+    /// The first `limbs` Q limbs of `p` (a ciphertext or plaintext polynomial, no P).
+    fn prefix(&self, p: &RnsPoly, limbs: usize) -> Result<RnsPoly, CkksError> {
+        if limbs == p.q_limbs() {
+            return Ok(p.clone());
+        }
+        let n = self.ctx.ring().n();
+        let mut data = Vec::with_capacity(limbs * n);
+        data.extend_from_slice(&p.data()[..limbs * n]);
+        Ok(RnsPoly::from_data(
+            self.ctx.ring(),
+            data,
+            limbs,
+            0,
+            p.form(),
+        )?)
+    }
+
+    /// `f(limb of x, limb of y, modulus)` over `x`'s limbs (`y` has at least as many, no
+    /// P limbs): an operation with an operand at a higher level without copying it.
+    fn zip_prefix(
+        &self,
+        x: &mut RnsPoly,
+        y: &RnsPoly,
+        f: impl Fn(&mut [u64], &[u64], &crate::math::Modulus),
+    ) -> Result<(), CkksError> {
+        if y.q_limbs() < x.q_limbs() || x.p_limbs() != 0 || y.form() != x.form() {
+            return Err(CkksError::BadLevel {
+                current: y.q_limbs().saturating_sub(1),
+                requested: x.q_limbs().saturating_sub(1),
+            });
+        }
+        let ring = self.ctx.ring();
+        let n = ring.n();
+        for (i, limb) in x.data_mut().chunks_exact_mut(n).enumerate() {
+            f(limb, y.limb(i), &ring.moduli()[i]);
+        }
+        Ok(())
     }
 
     fn align(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(Ciphertext, Ciphertext), CkksError> {
@@ -155,21 +216,69 @@ impl<'a> Evaluator<'a> {
     /// `a + b`.
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
         self.counts.bump(Op::Add);
-        let (mut x, y) = self.align(a, b)?;
-        Self::check_add_scales(&x, y.level(), y.scale)?;
-        x.c0.add_assign(self.ctx.ring(), &y.c0)?;
-        x.c1.add_assign(self.ctx.ring(), &y.c1)?;
-        Ok(x)
+        let k = self.ctx.ring().kernels();
+        self.combine(a, b, |x, y, m| k.add_assign(x, y, m.value()))
     }
 
     /// `a - b`.
     pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
         self.counts.bump(Op::Add);
-        let (mut x, y) = self.align(a, b)?;
-        Self::check_add_scales(&x, y.level(), y.scale)?;
-        x.c0.sub_assign(self.ctx.ring(), &y.c0)?;
-        x.c1.sub_assign(self.ctx.ring(), &y.c1)?;
+        let k = self.ctx.ring().kernels();
+        self.combine(a, b, |x, y, m| k.sub_assign(x, y, m.value()))
+    }
+
+    /// `a (op) b` limb-wise at the lower level, copying only `a`'s kept limbs.
+    fn combine(
+        &self,
+        a: &Ciphertext,
+        b: &Ciphertext,
+        f: impl Fn(&mut [u64], &[u64], &crate::math::Modulus),
+    ) -> Result<Ciphertext, CkksError> {
+        if a.slots != b.slots {
+            return Err(CkksError::SlotMismatch(a.slots, b.slots));
+        }
+        let mut x = self.drop_to_level(a, a.level().min(b.level()))?;
+        Self::check_add_scales(&x, b.level(), b.scale)?;
+        self.zip_prefix(&mut x.c0, &b.c0, &f)?;
+        self.zip_prefix(&mut x.c1, &b.c1, &f)?;
         Ok(x)
+    }
+
+    /// `acc += a * pt` (`pt` at `acc`'s scale ratio: `acc.scale = a.scale * pt.scale`),
+    /// at `acc`'s level, with no temporary: the accumulation of a plaintext-matrix
+    /// product. Counted as one plaintext multiplication and one addition.
+    pub fn mul_plain_acc(
+        &self,
+        acc: &mut Ciphertext,
+        a: &Ciphertext,
+        pt: &Plaintext,
+    ) -> Result<(), CkksError> {
+        self.counts.bump(Op::MulPlain);
+        self.counts.bump(Op::Add);
+        if acc.slots != a.slots {
+            return Err(CkksError::SlotMismatch(acc.slots, a.slots));
+        }
+        Self::check_add_scales(acc, a.level(), a.scale * pt.scale)?;
+        let l = acc.c0.q_limbs();
+        if a.c0.q_limbs() < l || pt.poly.q_limbs() < l || pt.poly.form() != Form::Ntt {
+            return Err(CkksError::BadLevel {
+                current: a.level().min(pt.level()),
+                requested: acc.level(),
+            });
+        }
+        let ring = self.ctx.ring();
+        let (k, n) = (ring.kernels(), ring.n());
+        for (out, inp) in [(&mut acc.c0, &a.c0), (&mut acc.c1, &a.c1)] {
+            for (i, limb) in out.data_mut().chunks_exact_mut(n).enumerate() {
+                k.mul_add_assign(
+                    limb,
+                    inp.limb(i),
+                    pt.poly.limb(i),
+                    ring.moduli()[i].consts(),
+                );
+            }
+        }
+        Ok(())
     }
 
     /// `-a`.
@@ -204,10 +313,29 @@ impl<'a> Evaluator<'a> {
     /// `a * pt` (scales multiply; rescale afterwards).
     pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
         self.counts.bump(Op::MulPlain);
-        let p = self.plain_at(pt, a.level())?;
+        if pt.level() < a.level() {
+            return Err(CkksError::BadLevel {
+                current: pt.level(),
+                requested: a.level(),
+            });
+        }
+        if pt.poly.form() != Form::Ntt || a.c0.form() != Form::Ntt {
+            // The ring product checks the forms.
+            let p = self.plain_at(pt, a.level())?;
+            let mut x = a.clone();
+            x.c0.mul_assign(self.ctx.ring(), &p)?;
+            x.c1.mul_assign(self.ctx.ring(), &p)?;
+            x.scale *= pt.scale;
+            return Ok(x);
+        }
+        let k = self.ctx.ring().kernels();
         let mut x = a.clone();
-        x.c0.mul_assign(self.ctx.ring(), &p)?;
-        x.c1.mul_assign(self.ctx.ring(), &p)?;
+        self.zip_prefix(&mut x.c0, &pt.poly, |v, w, m| {
+            k.mul_assign(v, w, m.consts())
+        })?;
+        self.zip_prefix(&mut x.c1, &pt.poly, |v, w, m| {
+            k.mul_assign(v, w, m.consts())
+        })?;
         x.scale *= pt.scale;
         Ok(x)
     }
@@ -294,30 +422,70 @@ impl<'a> Evaluator<'a> {
 
     /// `a * b` with relinearization (scales multiply; rescale afterwards).
     pub fn mul_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let t = self.mul_tensor(a, b)?;
+        self.relinearize(t)
+    }
+
+    /// `a * b` without relinearization: products at one level and scale can be summed
+    /// ([`Self::add_tensor_assign`]) and relinearized once ([`Self::relinearize`]).
+    /// Counted as a multiplication.
+    pub fn mul_tensor(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Tensor, CkksError> {
         self.counts.bump(Op::Mul);
         let (x, y) = self.align(a, b)?;
         let ring = self.ctx.ring();
         let mut d0 = x.c0.clone();
         d0.mul_assign(ring, &y.c0)?;
-        let mut d1 = x.c0.clone();
+        let mut d1 = x.c0;
         d1.mul_assign(ring, &y.c1)?;
         d1.mul_add_assign(ring, &x.c1, &y.c0)?;
-        let mut d2 = x.c1.clone();
+        let mut d2 = x.c1;
         d2.mul_assign(ring, &y.c1)?;
+        Ok(Tensor {
+            d0,
+            d1,
+            d2,
+            scale: x.scale * y.scale,
+            slots: x.slots,
+        })
+    }
+
+    /// `acc += t` (same level and scale).
+    pub fn add_tensor_assign(&self, acc: &mut Tensor, t: &Tensor) -> Result<(), CkksError> {
+        self.counts.bump(Op::Add);
+        if acc.slots != t.slots {
+            return Err(CkksError::SlotMismatch(acc.slots, t.slots));
+        }
+        if !same_scale(acc.scale, t.scale) {
+            return Err(CkksError::ScaleMismatch {
+                left: (acc.level(), acc.scale),
+                right: (t.level(), t.scale),
+            });
+        }
+        let ring = self.ctx.ring();
+        acc.d0.add_assign(ring, &t.d0)?;
+        acc.d1.add_assign(ring, &t.d1)?;
+        acc.d2.add_assign(ring, &t.d2)?;
+        Ok(())
+    }
+
+    /// Switches the `s^2` part of `t` back to `s` (one key switch).
+    pub fn relinearize(&self, t: Tensor) -> Result<Ciphertext, CkksError> {
+        let ring = self.ctx.ring();
         // NTT form: the key switch needs it for the digits' own limbs anyway.
         self.counts.bump(Op::KeySwitch);
         let (e0, e1) = self
             .ctx
             .switcher()
-            .switch(ring, &d2, self.relin_key()?)
+            .switch(ring, &t.d2, self.relin_key()?)
             .map_err(CkksError::with_key(KeyId::Relin))?;
+        let (mut d0, mut d1) = (t.d0, t.d1);
         d0.add_assign(ring, &e0)?;
         d1.add_assign(ring, &e1)?;
         Ok(Ciphertext {
             c0: d0,
             c1: d1,
-            scale: x.scale * y.scale,
-            slots: x.slots,
+            scale: t.scale,
+            slots: t.slots,
         })
     }
 

@@ -6,12 +6,13 @@
 //!
 //! | preset | N | Q primes (bits) | log Q | P primes (bits) | log P | dnum | scale | levels | secret | log QP / bound |
 //! |---|---|---|---|---|---|---|---|---|---|---|
-//! | `n16` | 2^16 | 1 x 50 + 29 x 40 | ~1210 | 9 x 50 | ~450 | 3 | 2^40 | 29 | uniform ternary | ~1660 / 1747 |
+//! | `n16` | 2^16 | 1 x 46 + 12 x 42 + 14 x 58 | ~1362 | 6 x 60 | ~360 | 5 | 2^42 | 26 (9 after a bootstrap) | uniform ternary | ~1722 / 1747 |
 //! | `n15` | 2^15 | 1 x 50 + 14 x 40 | ~610 | 5 x 50 | ~250 | 3 | 2^40 | 14 | uniform ternary | ~860 / 881 |
 //! | `n14` | 2^14 | 1 x 50 + 5 x 40 | ~250 | 3 x 50 | ~150 | 2 | 2^40 | 5 | uniform ternary | ~400 / 438 |
 //!
-//! `n16` is provisional: the bootstrapping work fixes its final chain. The exact values
-//! (primes, log Q, log P) are printed by `hetal info`.
+//! `n16` is the bootstrappable chain (see [`Params::n16`] and `crate::boot`); `n15` and
+//! `n14` do not bootstrap (small leveled jobs). The exact values (primes, log Q, log P)
+//! are printed by `hetal info`.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -247,9 +248,9 @@ impl Params {
     /// 6 special primes of 60 bits, dnum 5, scale 2^42. log Q ~ 1362, log P ~ 360,
     /// log QP ~ 1722 <= 1747. With [`crate::boot::BootParams::full`] a bootstrap leaves
     /// 9 levels at scale 2^42 (documented in `crate::boot`).
-    pub fn boot_n16() -> Self {
+    pub fn n16() -> Self {
         Self::preset_groups(
-            "boot_N16",
+            "N16",
             16,
             &[(46, 1), (42, 12), (58, 14)],
             60,
@@ -258,6 +259,11 @@ impl Params {
             42,
             true,
         )
+    }
+
+    /// The same set as [`Self::n16`] (the name the bootstrapping code and its examples use).
+    pub fn boot_n16() -> Self {
+        Self::n16()
     }
 
     /// **Insecure**, tests only: N = 2^12 with room for bootstrapping (see
@@ -294,7 +300,7 @@ impl Params {
 
     /// **Insecure**, tests only: [`Self::boot_n16`]'s level structure (12 x 42-bit and
     /// 14 x 58-bit primes, so 9 levels at scale 2^42 after a bootstrap, what encrypted
-    /// training needs) at N = 2^12 with a 48-bit base prime (`boot_N16` now uses 46 bits),
+    /// training needs) at N = 2^12 with a 48-bit base prime (`N16` uses 46 bits),
     /// for end-to-end training tests in CI.
     pub fn insecure_train_n12() -> Self {
         Self::preset_groups(
@@ -321,11 +327,6 @@ impl Params {
             40,
             false,
         )
-    }
-
-    /// N = 2^16, 2^15 slots, 29 levels at scale 2^40, dnum 3 (provisional chain).
-    pub fn n16() -> Self {
-        Self::preset("N16", 16, 50, 29, 50, 9, 3, true)
     }
 
     /// N = 2^15, 14 levels at scale 2^40, dnum 3.
@@ -432,6 +433,24 @@ impl Params {
     /// Highest level `L` (number of rescales available).
     pub fn max_level(&self) -> usize {
         self.q.len() - 1
+    }
+    /// The highest level for computation at the default scale: primes `q_1 ..= q_l`
+    /// all within a bit of the scale, so every rescale keeps it. Levels above are
+    /// the bootstrapping circuit's (larger primes for EvalMod and CoeffToSlot); a
+    /// leveled job or a fresh encryption at the default scale starts here.
+    ///
+    /// ```
+    /// use hetal_core::ckks::Params;
+    /// assert_eq!(Params::n14().max_compute_level(), Params::n14().max_level());
+    /// assert_eq!(Params::n16().max_compute_level(), 9 + 3); // 9 after a bootstrap, 3 SlotToCoeff
+    /// ```
+    pub fn max_compute_level(&self) -> usize {
+        let s = self.log_scale as f64;
+        self.q
+            .iter()
+            .skip(1)
+            .take_while(|&&q| (libm::log2(q as f64) - s).abs() < 1.0)
+            .count()
     }
     /// Default scale `2^log_scale`.
     pub fn default_scale(&self) -> f64 {

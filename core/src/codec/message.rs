@@ -12,14 +12,15 @@ use alloc::vec::Vec;
 
 use super::{
     CodecError, Kind, Reader, fingerprint, header, min_ciphertext_body, read_ciphertext_body,
-    read_evaluation_keys_body, read_header, read_poly, write_ciphertext_body,
-    write_evaluation_keys_body, write_poly,
+    read_evaluation_keys_body, read_header, read_poly, read_switching_key_body,
+    write_ciphertext_body, write_evaluation_keys_body, write_poly, write_switching_key_body,
 };
+use crate::boot::EncapsulationKeys;
 use crate::ckks::CkksContext;
 use crate::hetal::plain::Model;
 use crate::hetal::protocol::{
-    ClientMsg, ClientState, Decision, EncMatrix, EncryptedDataset, Hello, Layout, MAX_COLS,
-    MAX_ERROR_TEXT, PlainModel, ServerMsg, TrainBatch, TrainConfig,
+    Checkpoint, ClientMsg, ClientState, Decision, EncMatrix, EncryptedDataset, Hello, Layout,
+    MAX_COLS, MAX_ERROR_TEXT, PlainModel, ServerMsg, TrainBatch, TrainConfig,
 };
 use crate::linalg::{Tiling, UnitShape};
 use crate::rlwe::PublicKey;
@@ -120,6 +121,13 @@ pub fn encode_client_message(ctx: &CkksContext, msg: &ClientMsg) -> Vec<u8> {
             write_poly(&mut out, &h.public_key.b);
             write_poly(&mut out, &h.public_key.a);
             write_evaluation_keys_body(&mut out, &h.keys);
+            match &h.boot {
+                None => out.push(0),
+                Some(k) => {
+                    out.push(1);
+                    write_boot_keys_body(&mut out, k);
+                }
+            }
         }
         ClientMsg::Dataset(d) => {
             out.push(DATASET);
@@ -142,6 +150,7 @@ pub fn encode_client_message(ctx: &CkksContext, msg: &ClientMsg) -> Vec<u8> {
             out.extend_from_slice(&c.epochs.to_le_bytes());
             out.extend_from_slice(&c.patience.to_le_bytes());
             out.extend_from_slice(&c.batch.to_le_bytes());
+            out.extend_from_slice(&c.weight_scale.to_bits().to_le_bytes());
         }
         ClientMsg::Decision(d) => {
             out.push(DECISION);
@@ -161,9 +170,15 @@ pub fn decode_client_message(ctx: &CkksContext, bytes: &[u8]) -> Result<ClientMs
             let b = read_poly(&mut r, ctx, qc, 0)?;
             let a = read_poly(&mut r, ctx, qc, 0)?;
             let keys = read_evaluation_keys_body(&mut r, ctx)?;
+            let boot = match r.u8()? {
+                0 => None,
+                1 => Some(read_boot_keys_body(&mut r, ctx)?),
+                _ => return Err(CodecError::InvalidValue("bootstrapping keys flag")),
+            };
             ClientMsg::Hello(Box::new(Hello {
                 public_key: PublicKey { b, a },
                 keys,
+                boot,
             }))
         }
         DATASET => {
@@ -196,6 +211,7 @@ pub fn decode_client_message(ctx: &CkksContext, bytes: &[u8]) -> Result<ClientMs
                 epochs: r.u32()?,
                 patience: r.u32()?,
                 batch: r.u32()?,
+                weight_scale: r.f64()?,
             };
             if !c.is_valid() {
                 return Err(CodecError::InvalidValue("training configuration"));
@@ -391,5 +407,135 @@ pub fn decode_plain_model(bytes: &[u8]) -> Result<PlainModel, CodecError> {
     Ok(PlainModel {
         scale,
         model: Model { w, cols, classes },
+    })
+}
+
+fn write_boot_keys_body(out: &mut Vec<u8>, k: &EncapsulationKeys) {
+    out.extend_from_slice(&(k.h as u32).to_le_bytes());
+    write_switching_key_body(out, &k.to_sparse);
+    write_switching_key_body(out, &k.to_dense);
+}
+
+fn read_boot_keys_body(
+    r: &mut Reader<'_>,
+    ctx: &CkksContext,
+) -> Result<EncapsulationKeys, CodecError> {
+    let h = r.u32()? as usize;
+    if h == 0 || h > ctx.params().n() {
+        return Err(CodecError::InvalidValue("sparse secret weight"));
+    }
+    let to_sparse = read_switching_key_body(r, ctx)?;
+    let to_dense = read_switching_key_body(r, ctx)?;
+    Ok(EncapsulationKeys {
+        to_sparse,
+        to_dense,
+        h,
+    })
+}
+
+/// Encodes bootstrapping encapsulation keys (public material, for the server).
+pub fn encode_boot_keys(ctx: &CkksContext, k: &EncapsulationKeys) -> Vec<u8> {
+    let mut out = Vec::new();
+    header(&mut out, Kind::BootKeys, Some(fingerprint(ctx.params())));
+    write_boot_keys_body(&mut out, k);
+    out
+}
+
+/// Decodes bootstrapping encapsulation keys of `ctx`'s parameter set.
+pub fn decode_boot_keys(ctx: &CkksContext, bytes: &[u8]) -> Result<EncapsulationKeys, CodecError> {
+    let mut r = Reader::new(bytes);
+    read_header(&mut r, Kind::BootKeys, Some(fingerprint(ctx.params())))?;
+    let k = read_boot_keys_body(&mut r, ctx)?;
+    r.finish()?;
+    Ok(k)
+}
+
+/// Encodes a server's training checkpoint.
+pub fn encode_checkpoint(ctx: &CkksContext, c: &Checkpoint) -> Vec<u8> {
+    let mut out = Vec::new();
+    header(&mut out, Kind::Checkpoint, Some(fingerprint(ctx.params())));
+    out.extend_from_slice(&c.run_id.to_le_bytes());
+    let cfg = &c.config;
+    out.extend_from_slice(&cfg.lr.to_bits().to_le_bytes());
+    out.extend_from_slice(&cfg.momentum.to_bits().to_le_bytes());
+    out.extend_from_slice(&cfg.epochs.to_le_bytes());
+    out.extend_from_slice(&cfg.patience.to_le_bytes());
+    out.extend_from_slice(&cfg.batch.to_le_bytes());
+    out.extend_from_slice(&cfg.weight_scale.to_bits().to_le_bytes());
+    out.extend_from_slice(&c.epoch.to_le_bytes());
+    out.extend_from_slice(&c.step.to_le_bytes());
+    write_matrix(&mut out, &c.u);
+    write_matrix(&mut out, &c.v);
+    out.extend_from_slice(&(c.decisions.len() as u32).to_le_bytes());
+    for d in &c.decisions {
+        out.push(u8::from(d.improved) | (u8::from(d.stop) << 1));
+    }
+    match &c.best {
+        None => out.push(0),
+        Some((e, w)) => {
+            out.push(1);
+            out.extend_from_slice(&e.to_le_bytes());
+            write_matrix(&mut out, w);
+        }
+    }
+    out
+}
+
+/// Decodes a training checkpoint of `ctx`'s parameter set.
+pub fn decode_checkpoint(ctx: &CkksContext, bytes: &[u8]) -> Result<Checkpoint, CodecError> {
+    let mut r = Reader::new(bytes);
+    read_header(&mut r, Kind::Checkpoint, Some(fingerprint(ctx.params())))?;
+    let run_id = r.u64()?;
+    let config = TrainConfig {
+        lr: r.f64()?,
+        momentum: r.f64()?,
+        epochs: r.u32()?,
+        patience: r.u32()?,
+        batch: r.u32()?,
+        weight_scale: r.f64()?,
+    };
+    if !config.is_valid() {
+        return Err(CodecError::InvalidValue("training configuration"));
+    }
+    let epoch = r.u32()?;
+    let step = r.u32()?;
+    let u = read_matrix(&mut r, ctx)?;
+    let v = read_matrix(&mut r, ctx)?;
+    let count = r.u32()? as usize;
+    r.check_count(count, 1)?;
+    let mut decisions = Vec::with_capacity(count);
+    for _ in 0..count {
+        decisions.push(match r.u8()? {
+            f @ 0..=3 => Decision {
+                improved: f & 1 != 0,
+                stop: f & 2 != 0,
+            },
+            _ => return Err(CodecError::InvalidValue("decision flags")),
+        });
+    }
+    if decisions.len() != epoch as usize || epoch > config.epochs {
+        return Err(CodecError::InvalidValue("checkpoint epoch"));
+    }
+    let best = match r.u8()? {
+        0 => None,
+        1 => {
+            let e = r.u32()?;
+            if e == 0 || e > epoch {
+                return Err(CodecError::InvalidValue("checkpoint best epoch"));
+            }
+            Some((e, read_matrix(&mut r, ctx)?))
+        }
+        _ => return Err(CodecError::InvalidValue("checkpoint best flag")),
+    };
+    r.finish()?;
+    Ok(Checkpoint {
+        run_id,
+        config,
+        epoch,
+        step,
+        u,
+        v,
+        decisions,
+        best,
     })
 }

@@ -22,7 +22,8 @@ mod secret;
 pub use error::CodecError;
 pub use frame::{FRAME_HEADER, decode_frame, encode_frame, frame_len};
 pub use message::{
-    decode_client_message, decode_client_state, decode_plain_model, decode_server_message,
+    decode_boot_keys, decode_checkpoint, decode_client_message, decode_client_state,
+    decode_plain_model, decode_server_message, encode_boot_keys, encode_checkpoint,
     encode_client_message, encode_client_state, encode_plain_model, encode_server_message,
 };
 use reader::Reader;
@@ -65,6 +66,10 @@ pub enum Kind {
     ClientState = 9,
     /// A decrypted model ([`crate::hetal::protocol::PlainModel`]).
     PlainModel = 10,
+    /// Bootstrapping encapsulation keys ([`crate::boot::EncapsulationKeys`]).
+    BootKeys = 11,
+    /// A server's training checkpoint ([`crate::hetal::protocol::Checkpoint`]).
+    Checkpoint = 12,
 }
 
 impl Kind {
@@ -81,6 +86,8 @@ impl Kind {
             8 => Self::ServerMessage,
             9 => Self::ClientState,
             10 => Self::PlainModel,
+            11 => Self::BootKeys,
+            12 => Self::Checkpoint,
             _ => return None,
         })
     }

@@ -37,6 +37,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::boot::EncapsulationKeys;
 use crate::ckks::{Ciphertext, EvaluationKeys};
 use crate::linalg::{self, BlockLayout, Tiling, UnitShape};
 use crate::rlwe::PublicKey;
@@ -49,6 +50,8 @@ pub const MAX_ROWS: u32 = 1 << 24;
 pub const MAX_COLS: u32 = 1 << 16;
 /// Largest epoch cap a client may ask for.
 pub const MAX_EPOCHS: u32 = 10_000;
+/// Largest weight scale (see [`TrainConfig::weight_scale`]).
+pub const MAX_WEIGHT_SCALE: f64 = (1u64 << 40) as f64;
 
 /// How the values of a matrix are laid out in the slots of its ciphertexts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -333,6 +336,11 @@ pub struct TrainConfig {
     pub patience: u32,
     /// Rows per mini-batch (as encrypted; informative for the server).
     pub batch: u32,
+    /// The power of two `r` the server divides the weights by so the values it
+    /// bootstraps stay in `[-1, 1]` (see [`super::train::UpdateConfig::weight_scale`]);
+    /// the client picks it from the weights it expects
+    /// ([`super::train::weight_scale_for`]).
+    pub weight_scale: f64,
 }
 
 impl TrainConfig {
@@ -344,6 +352,10 @@ impl TrainConfig {
             && (1..=MAX_EPOCHS).contains(&self.epochs)
             && self.batch >= 1
             && self.batch <= MAX_ROWS
+            && self.weight_scale >= 1.0
+            && self.weight_scale <= MAX_WEIGHT_SCALE
+            && (self.weight_scale as u64) as f64 == self.weight_scale
+            && (self.weight_scale as u64).is_power_of_two()
     }
 }
 
@@ -363,6 +375,9 @@ pub struct Hello {
     pub public_key: PublicKey,
     /// Relinearization and rotation keys.
     pub keys: EvaluationKeys,
+    /// The bootstrapping encapsulation keys (public: see [`crate::boot::encaps`]);
+    /// training needs them, the rotation keys of bootstrapping are in `keys`.
+    pub boot: Option<EncapsulationKeys>,
 }
 
 /// A client-to-server message.
@@ -453,6 +468,33 @@ pub struct PlainModel {
     pub scale: f64,
     /// Weights `classes x (dim + 1)`, bias last.
     pub model: super::plain::Model,
+}
+
+/// The server's encrypted training checkpoint, written at least once per epoch so a
+/// crashed server resumes where it was and ends with the same model.
+///
+/// Nothing in it is secret: the optimiser state and the kept weights are ciphertexts
+/// under the client's key; the decisions are what the client sent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// Identifies the data set and keys the run belongs to (so a checkpoint is not
+    /// resumed on other data).
+    pub run_id: u64,
+    /// The hyper-parameters of the run.
+    pub config: TrainConfig,
+    /// Epochs finished (their validation exchanged and decided).
+    pub epoch: u32,
+    /// Steps finished in epoch `epoch + 1` (0 at an epoch boundary).
+    pub step: u32,
+    /// Encrypted look-ahead weights `U / r`.
+    pub u: EncMatrix,
+    /// Encrypted velocity `V / r`.
+    pub v: EncMatrix,
+    /// The client's decision after each finished epoch (the early-stopping state as the
+    /// server sees it).
+    pub decisions: Vec<Decision>,
+    /// The weights of the last improved epoch, and that epoch.
+    pub best: Option<(u32, EncMatrix)>,
 }
 
 /// A message arrived that the protocol does not allow at this point.

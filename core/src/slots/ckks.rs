@@ -272,8 +272,11 @@ impl SlotOps for CkksEngine<'_> {
         self.slots
     }
 
+    /// The top level that computes at the default scale
+    /// ([`crate::ckks::Params::max_compute_level`]); a bootstrappable chain's
+    /// higher levels belong to the bootstrap.
     fn max_level(&self) -> usize {
-        self.ctx.params().max_level()
+        self.ctx.params().max_compute_level()
     }
 
     fn default_scale(&self) -> f64 {

@@ -425,15 +425,17 @@ pub fn dot_product2(
 }
 
 /// `out[c] = sum_j a[j][c] w[j].w mod q` (`w[j].w < q < 2^50`): the accumulation of a
-/// fast base conversion. IFMA needs `a[j][c] < 2^52`; a chunk with a larger input falls
-/// back to the 64-bit kernels, so any input is accepted.
+/// fast base conversion. IFMA reads the low 52 bits of an input; a chunk with a larger
+/// input (a residue of a prime above 2^52) adds `(a >> 52) (w 2^52 mod q)` in a second
+/// IFMA pass, so any input is accepted at vector speed.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F, DQ, VL, BW and IFMA (see [`crate::Kernels`]).
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx512ifma")]
 pub fn dot_scalar(out: &mut [u64], a: &[&[u64]], w: &[ShoupConst], q: u64) {
     let k = a.len().min(w.len());
-    if q >= 1 << 50 || k > MAX_LAZY_TERMS {
+    // Two terms per input in the split pass.
+    if q >= 1 << 50 || 2 * k > MAX_LAZY_TERMS {
         return scalar::dot_scalar(out, a, w, q);
     }
     let n = out.len();
@@ -447,6 +449,13 @@ pub fn dot_scalar(out: &mut [u64], a: &[&[u64]], w: &[ShoupConst], q: u64) {
     let done = n / 8 * 8;
     let po = out.as_mut_ptr();
     let big = splat(1 << 52);
+    // `w 2^52 mod q` for the high parts (kept for the first terms; computed on the fly
+    // beyond, a digit never has that many primes).
+    let shift = |c: &ShoupConst| (((c.w as u128) << 52) % q as u128) as u64;
+    let mut shifted = [0u64; 64];
+    for (s, c) in shifted.iter_mut().zip(w) {
+        *s = shift(c);
+    }
     for i in (0..done).step_by(8) {
         let (mut lo, mut hi) = (zero(), zero());
         let mut any_big = 0u8;
@@ -458,22 +467,21 @@ pub fn dot_scalar(out: &mut [u64], a: &[&[u64]], w: &[ShoupConst], q: u64) {
             lo = madd52lo(lo, x, c);
             hi = madd52hi(hi, x, c);
         }
-        if any_big != 0 {
-            let mut tmp = [0u64; 8];
-            for (t, slot) in tmp.iter_mut().enumerate() {
-                let mut acc = 0u64;
-                for j in 0..k {
-                    let r = scalar::mul_shoup_lazy(a[j][i + t], w[j].w, w[j].w_shoup, q);
-                    let r = if r >= q { r - q } else { r };
-                    let s = acc + r;
-                    acc = if s >= q { s - q } else { s };
-                }
-                *slot = acc;
+        let r = if any_big != 0 {
+            for j in 0..k {
+                let c2 = splat(if j < shifted.len() {
+                    shifted[j]
+                } else {
+                    shift(&w[j])
+                });
+                // SAFETY: as above.
+                let x = unsafe { load(a[j].as_ptr().add(i)) };
+                let xh = _mm512_srli_epi64::<52>(x);
+                lo = madd52lo(lo, xh, c2);
+                hi = madd52hi(hi, xh, c2);
             }
-            out[i..i + 8].copy_from_slice(&tmp);
-            continue;
-        }
-        let r = if wide {
+            red.finish::<true>(lo, hi)
+        } else if wide {
             red.finish::<true>(lo, hi)
         } else {
             red.finish::<false>(lo, hi)

@@ -25,13 +25,21 @@
 //! Bootstraps go where [`Softmax::plan`] puts them; two real values that live
 //! together at one scale (`u` and the running max; Goldschmidt's `t` and `P`) share
 //! one bootstrap ([`SlotOps::bootstrap_real_pair`]).
+//!
+//! CKKS bootstrapping is accurate on `[-1, 1]` only, so only values proven to
+//! be there are bootstrapped ([`Softmax::boot_bounds`]): the exponentials (up
+//! to `e^3.9` at `c' = 16`), the row sum and Goldschmidt's `P` (up to `1/z`)
+//! are held divided by powers of two ([`Softmax::shifts`]) folded into the
+//! exp polynomial, the sum mask and `P0`'s constant, and multiplied back by
+//! integers (free), so the shifts cost no level; the raw logits are never
+//! bootstrapped (the normalisation comes first).
 
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::Softmax;
+use super::{Softmax, SoftmaxError};
 use crate::circuits::poly;
-use crate::hetal::plan::{BootstrapPlan, PlanError, Stage, place_bootstraps};
+use crate::hetal::plan::{BootstrapPlan, Stage, place_bootstraps};
 use crate::slots::{Complex, Leveled, SlotError, SlotOps};
 
 /// Where the bootstraps of one softmax go.
@@ -87,25 +95,68 @@ impl Softmax {
     /// The cheapest bootstrap placement for logits entering at `start_level`
     /// when bootstrapping returns `boot_level`.
     ///
-    /// [`place_bootstraps`] runs on the chain of stages; the one value off the
+    /// Bootstraps go only before stages whose inputs are in `[-1, 1]`
+    /// ([`Softmax::boot_bounds`]); the other stages are planned as part of the
+    /// stage before them. In particular the raw logits are never bootstrapped:
+    /// they need the normalisation's level ([`SoftmaxError::InputLevel`]).
+    ///
+    /// [`place_bootstraps`] runs on that chain; the one value off the
     /// chain, the masked exponentials waiting at the sum mask's exit level for
     /// the final product, is handled by trying the chain twice (as is, and
     /// with the sum mask counted as 2 levels so they keep one) and replaying
     /// both placements with the true levels: the cheaper wins.
-    pub fn plan(&self, start_level: usize, boot_level: usize) -> Result<SoftmaxPlan, PlanError> {
+    pub fn plan(&self, start_level: usize, boot_level: usize) -> Result<SoftmaxPlan, SoftmaxError> {
         let stages = self.plan_stages();
+        let bootable: Vec<bool> = self.boot_bounds().iter().map(|&b| b <= 1.0).collect();
+        // (first stage, merged stage): a stage that cannot be bootstrapped
+        // before is merged into the one before it.
+        let mut groups: Vec<(usize, Stage)> = Vec::new();
+        for (i, s) in stages.iter().enumerate() {
+            match groups.last_mut() {
+                Some((_, g)) if !bootable[i] => g.depth += s.depth,
+                _ => groups.push((i, s.clone())),
+            }
+        }
         let sum_at = stages
             .iter()
             .position(|s| s.name == "sum mask")
             .expect("sum mask");
-        let mut guarded = stages.clone();
-        guarded[sum_at].depth = 2;
+        let sum_group = groups
+            .iter()
+            .rposition(|(first, _)| *first <= sum_at)
+            .expect("group");
+        let chain: Vec<Stage> = groups.iter().map(|g| g.1.clone()).collect();
+        let mut guarded = chain.clone();
+        guarded[sum_group].depth += 1;
+        // The first group runs on the input as it comes unless it may be
+        // bootstrapped before.
+        let (skip, level) = if bootable[0] {
+            (0, start_level)
+        } else {
+            let need = chain[0].depth;
+            if start_level < need {
+                return Err(SoftmaxError::InputLevel {
+                    have: start_level,
+                    need,
+                });
+            }
+            (1, start_level - need)
+        };
         let mut best: Option<BootstrapPlan> = None;
-        for chain in [&stages, &guarded] {
-            let Ok(p) = place_bootstraps(chain, start_level, boot_level) else {
-                continue;
+        let mut err = None;
+        for ch in [&chain, &guarded] {
+            let p = match place_bootstraps(&ch[skip..], level, boot_level) {
+                Ok(p) => p,
+                Err(e) => {
+                    err = Some(e);
+                    continue;
+                }
             };
-            let p = self.replay(&stages, p.before, start_level, boot_level);
+            let mut before = alloc::vec![false; stages.len()];
+            for (g, &b) in p.before.iter().enumerate() {
+                before[groups[g + skip].0] = b;
+            }
+            let p = self.replay(&stages, before, start_level, boot_level);
             let better = best.as_ref().is_none_or(|b| {
                 (p.cost, core::cmp::Reverse(p.final_level))
                     < (b.cost, core::cmp::Reverse(b.final_level))
@@ -114,13 +165,13 @@ impl Softmax {
                 best = Some(p);
             }
         }
-        match best {
-            Some(plan) => Ok(SoftmaxPlan {
+        match (best, err) {
+            (Some(plan), _) => Ok(SoftmaxPlan {
                 plan,
                 names: stages.iter().map(|s| s.name).collect(),
             }),
-            // Only a stage deeper than a bootstrap gives gets here.
-            None => place_bootstraps(&stages, start_level, boot_level).map(|_| unreachable!()),
+            (None, Some(e)) => Err(SoftmaxError::NoPlan(e)),
+            (None, None) => unreachable!("one of the two chains is planned or fails"),
         }
     }
 
@@ -192,10 +243,13 @@ impl Softmax {
         let before = match ev.bootstrap_level() {
             Some(b) => {
                 self.plan(x.level(), b)
-                    .map_err(|_| {
-                        SlotError::InvalidParams(
+                    .map_err(|e| match e {
+                        SoftmaxError::InputLevel { .. } => SlotError::LevelExhausted {
+                            op: "softmax (logits need a level: only normalised values are bootstrapped)",
+                        },
+                        _ => SlotError::InvalidParams(
                             "softmax: a stage is deeper than a bootstrap gives",
-                        )
+                        ),
                     })?
                     .plan
                     .before
@@ -218,6 +272,15 @@ impl Softmax {
         if before.len() != names.len() {
             return Err(SlotError::InvalidParams(
                 "softmax: plan of the wrong length",
+            ));
+        }
+        if before
+            .iter()
+            .zip(self.boot_bounds())
+            .any(|(&b, bound)| b && bound > 1.0)
+        {
+            return Err(SlotError::InvalidParams(
+                "softmax: a bootstrap placed where values exceed [-1, 1]",
             ));
         }
         let n = ev.slot_count();
@@ -300,13 +363,23 @@ impl Softmax {
         if boot_here(&mut stage) {
             y = ev.bootstrap(&y)?;
         }
+        // e is held divided by 2^shifts.exp[j] (the first folded into the
+        // polynomial); a squaring doubles the shift, an integer brings it
+        // down to the next one.
+        let sh = self.shifts();
+        let pow2 = |k: i32| one(libm::ldexp(1.0, k));
         let mut e = poly::evaluate(ev, &y, self.exp_poly(), ev.default_scale())?;
-        for _ in 0..self.spec().exp.squarings {
+        for j in 0..self.spec().exp.squarings {
             if boot_here(&mut stage) {
                 e = ev.bootstrap(&e)?;
             }
             e = ev.mul_rescale(&e, &e)?;
+            let d = 2 * sh.exp[j] - sh.exp[j + 1];
+            if d > 0 {
+                e = ev.mul_const(&e, pow2(d as i32))?;
+            }
         }
+        let e_shift = sh.exp[self.spec().exp.squarings] as i32;
 
         // sum mask: window sum of the c classes into the first slot, times
         // 1/R there, replicated right: z/R in every slot of the group.
@@ -315,7 +388,9 @@ impl Softmax {
         }
         let r = self.spec().inv.r;
         let s = window_sum(ev, &e, c)?;
-        let mz = enc(&|i| if pos(i) == 0 { 1.0 / r } else { 0.0 }, &s)?;
+        // The held sum times 2^(e_shift - shifts.z) / R: z / (R 2^shifts.z).
+        let zf = libm::ldexp(1.0 / r, e_shift - sh.z as i32);
+        let mz = enc(&|i| if pos(i) == 0 { zf } else { 0.0 }, &s)?;
         let mut z = ev.rotate_and_sum(&ev.mul_plain_rescale(&s, &mz)?, cp, -1)?;
         let mvalid = enc(
             &|i| {
@@ -333,9 +408,14 @@ impl Softmax {
         if boot_here(&mut stage) {
             z = ev.bootstrap(&z)?;
         }
+        if sh.z > 0 {
+            z = ev.mul_const(&z, pow2(sh.z as i32))?;
+        }
         let t0 = ev.add_const(&ev.neg(&z)?, one(1.0))?;
         let w0 = ev.add_const(&t0, one(1.0))?;
-        let mut p = ev.rescale(&ev.mul_const_scaled(&w0, one(1.0 / r), t0.scale())?)?;
+        // P is held divided by 2^shifts.p.
+        let p0 = libm::ldexp(1.0 / r, -(sh.p as i32));
+        let mut p = ev.rescale(&ev.mul_const_scaled(&w0, one(p0), t0.scale())?)?;
         let mut t = ev.mul_rescale(&t0, &t0)?;
         // iterations 2..K: P <- P (1 + t), t <- t^2; then the end: P <- P (1 + t).
         for i in 1..=self.spec().inv.iterations {
@@ -354,7 +434,13 @@ impl Softmax {
             (p, em) = (ev.bootstrap(&p)?, ev.bootstrap(&em)?);
         }
         debug_assert_eq!(stage, before.len());
-        ev.mul_rescale(&em, &p)
+        let out = ev.mul_rescale(&em, &p)?;
+        let back = e_shift + sh.p as i32;
+        if back > 0 {
+            ev.mul_const(&out, pow2(back))
+        } else {
+            Ok(out)
+        }
     }
 
     fn max_round_eval<E: SlotOps>(

@@ -57,6 +57,17 @@ pub enum SoftmaxError {
     },
     /// A non-finite or non-positive constant in the spec.
     BadSpec(&'static str),
+    /// The logits arrive with fewer levels than the stages before the first
+    /// point where a bootstrap may go (only values in `[-1, 1]` are
+    /// bootstrapped, so never the raw logits).
+    InputLevel {
+        /// Level of the logits.
+        have: usize,
+        /// Levels needed.
+        need: usize,
+    },
+    /// No bootstrap placement exists (a stage deeper than a bootstrap gives).
+    NoPlan(crate::hetal::plan::PlanError),
 }
 
 impl core::fmt::Display for SoftmaxError {
@@ -67,6 +78,11 @@ impl core::fmt::Display for SoftmaxError {
                 "{classes} classes cannot be padded to {padded} slots (need a power of two >= classes)"
             ),
             Self::BadSpec(what) => write!(f, "bad softmax spec: {what}"),
+            Self::InputLevel { have, need } => write!(
+                f,
+                "logits at level {have}: the softmax needs {need} before it may bootstrap"
+            ),
+            Self::NoPlan(e) => write!(f, "no bootstrap plan: {e}"),
         }
     }
 }
@@ -134,11 +150,118 @@ pub struct Softmax {
     max_round: MaxRound,
     ext: Vec<Polynomial>,
     exp: Polynomial,
+    shifts: Shifts,
+    ranges: Ranges,
+}
+
+/// Powers of two that keep every bootstrapped value in `[-1, 1]` (CKKS
+/// bootstrapping is accurate there only). A value is *held* divided by
+/// `2^shift`; the divisions are folded into coefficients and masks the
+/// circuit multiplies by anyway, and the multiplications back are by integers
+/// (free), so no shift costs a level. The f64 model holds the same values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shifts {
+    /// `exp[j]`: the exponentials after `j` squarings are held divided by
+    /// `2^exp[j]` (`exp[0]` is folded into the exp polynomial; after squaring
+    /// `j` the circuit multiplies by the integer `2^(2 exp[j] - exp[j + 1])`).
+    pub exp: Vec<u32>,
+    /// The row sum is held as `z / (R 2^z)` (folded into the sum mask).
+    pub z: u32,
+    /// Goldschmidt's `P` is held divided by `2^p` (folded into `P0`'s `1/R`);
+    /// the output is multiplied by the integer `2^(exp[last] + p)`.
+    pub p: u32,
+}
+
+/// Proven ranges of the circuit's intermediate values (true, not held).
+#[derive(Clone, Debug, PartialEq)]
+struct Ranges {
+    /// `max |u|` and `max |m|` (normalised logits and running max).
+    u: f64,
+    m: f64,
+    /// `max |y|` entering each domain-extension cubic, then the exp polynomial.
+    ext_in: Vec<f64>,
+    exp_in: f64,
+    /// `max e` after `j` squarings, `j = 0..=squarings`.
+    e: Vec<f64>,
+    /// Bounds of the row sum `z`.
+    z_lo: f64,
+    z_hi: f64,
+}
+
+/// `max(0, ceil(log2 v))`: the shift that brings `|x| <= v` into `[-1, 1]`.
+fn shift_for(v: f64) -> u32 {
+    if v <= 1.0 {
+        0
+    } else {
+        libm::ceil(libm::log2(v)) as u32
+    }
 }
 
 fn poly(p: &PolySpec) -> Result<Polynomial, SoftmaxError> {
     p.to_poly()
         .map_err(|_| SoftmaxError::BadSpec("polynomial with a non-finite coefficient"))
+}
+
+/// The ranges of the intermediate values for every input row in
+/// `[-bound, bound]^c`, from the max's proven error interval and a fine grid
+/// of the shifted logit's range through the exp chain.
+fn ranges(
+    spec: &SoftmaxSpec,
+    norm: f64,
+    rounds: usize,
+    classes: usize,
+    ext: &[Polynomial],
+    exp: &Polynomial,
+) -> Result<Ranges, SoftmaxError> {
+    let bound = spec.bound;
+    let (lo, hi) = spec::max_error_interval(&spec.max, bound);
+    let rf = rounds as f64;
+    let (y_bot, y_top) = ((-2.0 * bound - rf * hi) * norm, -rf * lo * norm);
+    const GRID: usize = 1 << 14;
+    let mut ext_in = alloc::vec![0.0f64; ext.len()];
+    let mut exp_in = 0.0f64;
+    let mut e0 = 0.0f64;
+    // e at the true max's own shift, y in [-rounds hi, -rounds lo]: the row
+    // sum is at least its minimum.
+    let mut e_min_top = f64::INFINITY;
+    let chain = |y: f64, ext_in: &mut [f64], exp_in: &mut f64| {
+        let mut v = y;
+        for (k, p) in ext.iter().enumerate() {
+            ext_in[k] = ext_in[k].max(v.abs());
+            v = p.eval_f64(v);
+        }
+        *exp_in = exp_in.max(v.abs());
+        exp.eval_f64(v)
+    };
+    for i in 0..=GRID {
+        let y = y_bot + (y_top - y_bot) * i as f64 / GRID as f64;
+        e0 = e0.max(chain(y, &mut ext_in, &mut exp_in).abs());
+        let yt = (-rf * hi + (hi - lo) * rf * i as f64 / GRID as f64) * norm;
+        let mut scratch = alloc::vec![0.0; ext.len()];
+        let mut s2 = 0.0;
+        e_min_top = e_min_top.min(chain(yt, &mut scratch, &mut s2));
+    }
+    let k = spec.exp.squarings;
+    let margin = 1.0 + 1e-6;
+    let e: Vec<f64> = (0..=k)
+        .map(|j| libm::pow(e0 * margin, libm::ldexp(1.0, j as i32)))
+        .collect();
+    let z_lo = libm::pow(e_min_top.max(0.0), libm::ldexp(1.0, k as i32)) / margin;
+    if z_lo.is_nan() || z_lo <= 0.0 {
+        return Err(SoftmaxError::BadSpec(
+            "the row sum's lower bound is not positive",
+        ));
+    }
+    let m = (bound + rf * lo.abs().max(hi.abs())) * norm;
+    Ok(Ranges {
+        u: bound * norm,
+        m,
+        ext_in,
+        exp_in,
+        z_lo,
+        z_hi: classes as f64 * e[k],
+        e,
+    })
 }
 
 impl Softmax {
@@ -197,13 +320,22 @@ impl Softmax {
             .collect();
         after_shift.push(spec.exp.poly.clone());
         after_shift[0] = after_shift[0].scale_input(1.0 / norm);
-        let exp = poly(&after_shift.pop().expect("exp"))?;
+        let exp_spec = after_shift.pop().expect("exp");
         let ext = after_shift
             .iter()
             .map(poly)
             .collect::<Result<Vec<_>, _>>()?;
+        let rounds = ceil_log2(padded);
+        let ranges = ranges(&spec, norm, rounds, classes, &ext, &poly(&exp_spec)?)?;
+        let exp_shifts: Vec<u32> = ranges.e.iter().map(|&e| shift_for(e)).collect();
+        let shifts = Shifts {
+            z: shift_for(ranges.z_hi / spec.inv.r),
+            p: shift_for(1.0 / ranges.z_lo),
+            exp: exp_shifts,
+        };
+        let exp = poly(&exp_spec.affine_output(libm::ldexp(1.0, -(shifts.exp[0] as i32)), 0.0))?;
         Ok(Self {
-            rounds: ceil_log2(padded),
+            rounds,
             spec,
             classes,
             padded,
@@ -211,6 +343,8 @@ impl Softmax {
             max_round,
             ext,
             exp,
+            shifts,
+            ranges,
         })
     }
 
@@ -243,9 +377,65 @@ impl Softmax {
         &self.ext
     }
     /// The exp polynomial before the squarings (reads normalised units
-    /// when there is no domain extension).
+    /// when there is no domain extension), output divided by
+    /// `2^shifts().exp[0]`.
     pub fn exp_poly(&self) -> &Polynomial {
         &self.exp
+    }
+    /// The power-of-two shifts that keep bootstrapped values in `[-1, 1]`.
+    pub fn shifts(&self) -> &Shifts {
+        &self.shifts
+    }
+
+    /// For each stage of [`Self::stages`], the largest `|slot|` a bootstrap
+    /// before it would receive, in held units (a real pair `(a, b)` counts as
+    /// `|a + i b|`, what [`crate::slots::SlotOps::bootstrap_real_pair`]
+    /// packs). [`Self::plan`] bootstraps only where this is at most 1: never
+    /// the raw logits (normalising first costs the level the raw value would
+    /// need to be scaled anyway) nor the paper's domain-extension
+    /// intermediates.
+    pub fn boot_bounds(&self) -> Vec<f64> {
+        let r = &self.ranges;
+        let sh = &self.shifts;
+        let held_e = |j: usize| r.e[j] / libm::ldexp(1.0, sh.exp[j] as i32);
+        let p_held_inv = r.z_lo * libm::ldexp(1.0, sh.p as i32);
+        let t0 = (1.0 - r.z_lo / self.spec.inv.r)
+            .abs()
+            .max((1.0 - r.z_hi / self.spec.inv.r).abs());
+        let mut out = Vec::new();
+        let mut sq = 0;
+        let mut it: i32 = 0;
+        let mut ext = 0;
+        for (i, s) in self.stages().iter().enumerate() {
+            let b = match s.name {
+                "normalise" => self.spec.bound,
+                // Round 0 bootstraps u alone, later ones the pair (u, m).
+                "max round" if i == 1 => r.u,
+                "max round" | "max mask" => libm::hypot(r.u, r.m),
+                "domain extension" => {
+                    ext += 1;
+                    r.ext_in[ext - 1]
+                }
+                "exp polynomial" => r.exp_in,
+                "exp squaring" => {
+                    sq += 1;
+                    held_e(sq - 1)
+                }
+                "sum mask" => held_e(self.spec.exp.squarings),
+                "inverse start" => r.z_hi / (self.spec.inv.r * libm::ldexp(1.0, sh.z as i32)),
+                "inverse iteration" | "inverse end" => {
+                    // The pair (t, P) with t = t0^(2^k) in [0, T] and
+                    // P = (1 - t) / z held: |t + i P| is largest at t = 0 or T.
+                    it += 1;
+                    let tt = libm::pow(t0, libm::ldexp(1.0, it));
+                    libm::hypot(tt, (1.0 - tt) / p_held_inv).max(1.0 / p_held_inv)
+                }
+                // The masked exponentials and P, one bootstrap each.
+                _ => held_e(self.spec.exp.squarings).max(1.0 / p_held_inv),
+            };
+            out.push(b);
+        }
+        out
     }
     /// Value given to padded entries before the max (normalised `-R`).
     pub fn pad_value(&self) -> f64 {

@@ -18,12 +18,16 @@ pub(super) fn eval_row(sm: &Softmax, x: &[f64]) -> Vec<f64> {
         .zip(x)
         .for_each(|(u, &x)| *u = x * sm.norm());
     let m = row_max(sm, &u);
-    let e: Vec<f64> = u[..c]
-        .iter()
-        .map(|&uj| exp_of_shifted(sm, uj - m))
-        .collect();
-    let inv = inverse(sm, e.iter().sum());
-    e.iter().map(|&ej| ej * inv).collect()
+    let e: Vec<f64> = u[..c].iter().map(|&uj| exp_held(sm, uj - m)).collect();
+    let sh = sm.shifts();
+    let e_shift = *sh.exp.last().expect("exp shifts");
+    let inv = inverse_held(sm, e.iter().sum::<f64>() * pow2(e_shift as i32));
+    let back = pow2((e_shift + sh.p) as i32);
+    e.iter().map(|&ej| ej * inv * back).collect()
+}
+
+fn pow2(k: i32) -> f64 {
+    libm::ldexp(1.0, k)
 }
 
 /// The approximate max of a padded, normalised row, by the circuit's tree: in round `t`
@@ -41,25 +45,44 @@ pub fn row_max(sm: &Softmax, padded_row: &[f64]) -> f64 {
 }
 
 /// Domain extension, exp polynomial and squarings of one shifted,
-/// normalised entry.
-pub fn exp_of_shifted(sm: &Softmax, y: f64) -> f64 {
+/// normalised entry, held as the circuit holds it: divided by
+/// `2^shifts().exp[last]`.
+pub fn exp_held(sm: &Softmax, y: f64) -> f64 {
     let y = sm.ext_polys().iter().fold(y, |y, p| p.eval_f64(y));
+    let sh = &sm.shifts().exp;
     let mut e = sm.exp_poly().eval_f64(y);
-    for _ in 0..sm.spec().exp.squarings {
-        e *= e;
+    for j in 0..sm.spec().exp.squarings {
+        e = e * e * pow2((2 * sh[j] - sh[j + 1]) as i32);
     }
     e
+}
+
+/// [`exp_held`] multiplied back: the approximation of `exp` itself.
+pub fn exp_of_shifted(sm: &Softmax, y: f64) -> f64 {
+    exp_held(sm, y) * pow2(*sm.shifts().exp.last().expect("exp shifts") as i32)
 }
 
 /// The Goldschmidt inverse of the row sum `z`, in the circuit's form:
 /// `t = 1 - z/R`, `P = (1 + t)/R`, then `t <- t^2`, `P <- P (1 + t)`.
 pub fn inverse(sm: &Softmax, z: f64) -> f64 {
+    inverse_held(sm, z) * pow2(sm.shifts().p as i32)
+}
+
+/// [`inverse`] as the circuit holds it: divided by `2^shifts().p`. The row
+/// sum enters as the circuit computes it, `z / (R 2^shifts().z)`, and is
+/// multiplied back by that integer power of two.
+fn inverse_held(sm: &Softmax, z: f64) -> f64 {
     let inv = sm.spec().inv;
-    let mut t = 1.0 - z / inv.r;
-    let mut p = 2.0 / inv.r - z / (inv.r * inv.r);
-    for _ in 0..inv.iterations {
-        t *= t;
+    let sh = sm.shifts();
+    let zr = z * (pow2(-(sh.z as i32)) / inv.r);
+    let t0 = 1.0 - zr * pow2(sh.z as i32);
+    let mut p = (1.0 + t0) * (pow2(-(sh.p as i32)) / inv.r);
+    let mut t = t0 * t0;
+    for i in 1..=inv.iterations {
         p *= 1.0 + t;
+        if i < inv.iterations {
+            t *= t;
+        }
     }
     p
 }
