@@ -142,27 +142,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let coeffs = ctx
         .encoder()
         .encode_coeffs(&vals, slots, params.default_scale())?;
-    let mut em_err = None;
+    let mut errs = Vec::new();
+    let q0 = params.q()[0] as f64;
     let (t, c) = (Instant::now(), cpu_time());
     let mut last = (0.0, 0.0);
     let mut stages = Vec::new();
     let out = boot.bootstrap_traced(&ev, &ct, &mut |stage, cts| {
-        if trace_err && stage == Stage::EvalMod {
+        if trace_err && stage != Stage::SlotToCoeff {
+            // After CoeffToSlot the slots hold y = (D m + q0 I) / (q0 K) for an integer I
+            // recovered by rounding; after EvalMod, m. Errors in message units.
+            let (d, q0k) = (params.default_scale(), q0 * boot.k());
             let mut worst = 0.0f64;
             for (h, part) in cts.iter().enumerate() {
                 let got = ctx.decrypt_decode(&sk, part).expect("decrypt");
                 let mut want: Vec<Complex> = (0..slots)
-                    .map(|k| Complex::from_real(coeffs[h * slots + k] / params.default_scale()))
+                    .map(|k| Complex::from_real(coeffs[h * slots + k] / d))
                     .collect();
                 bit_reverse(&mut want);
-                let e = got
-                    .iter()
-                    .zip(&want)
-                    .map(|(a, b)| (a.re - b.re).abs())
-                    .fold(0.0, f64::max);
-                worst = worst.max(e);
+                for (a, b) in got.iter().zip(&want) {
+                    let e = if stage == Stage::EvalMod {
+                        a.re - b.re
+                    } else {
+                        let i = ((a.re * q0k - d * b.re) / q0).round();
+                        (a.re - (d * b.re + q0 * i) / q0k) * q0k / d
+                    };
+                    worst = worst.max(e.abs());
+                }
             }
-            em_err = Some(-worst.log2());
+            errs.push(format!("{stage:?} {:.2}", -worst.log2()));
         }
         let now = (t.elapsed().as_secs_f64(), cpu_time() - c);
         stages.push(format!(
@@ -190,8 +197,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         boot.failure_log2(params.n())
     );
     println!("stages: {}", stages.join(", "));
-    if let Some(e) = em_err {
-        println!("precision after EvalMod (message coefficients): {e:.2} bits");
+    if trace_err {
+        println!(
+            "precision (bits, message coefficients) after: {}",
+            errs.join(", ")
+        );
     }
     println!("op counts: {:?}", ev.counts());
     assert_eq!(out.level(), boot.output_level());
