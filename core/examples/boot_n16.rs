@@ -10,7 +10,8 @@
 
 use std::time::Instant;
 
-use hetal_core::boot::{BootParams, Bootstrapper};
+use hetal_core::boot::dft::bit_reverse;
+use hetal_core::boot::{BootParams, Bootstrapper, Stage};
 use hetal_core::ckks::complex::Complex;
 use hetal_core::ckks::{CkksContext, Evaluator, Params};
 use hetal_core::slots::CiphertextBootstrapper;
@@ -38,6 +39,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let params = match std::env::var("BOOT_PRESET").as_deref() {
         Ok("insecure_N13") => Params::insecure_boot_n13(),
         _ => Params::boot_n16(),
+    };
+    // BOOT_Q0_BITS=b: the same chain with the base prime replaced by the largest NTT prime
+    // below 2^b (the q0 / scale trade-off).
+    let params = match std::env::var("BOOT_Q0_BITS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    {
+        Some(b) => {
+            let (q, p) = (params.q(), params.p());
+            let others: Vec<u64> = q[1..].iter().chain(p).copied().collect();
+            let q0 = hetal_core::math::primes::ntt_primes(b, params.n(), 1, &others)
+                .map_err(|e| format!("{e:?}"))?[0];
+            let mut q = q.to_vec();
+            q[0] = q0;
+            Params::new(
+                params.log_n(),
+                q,
+                p.to_vec(),
+                params.dnum(),
+                params.default_scale().log2().round() as u32,
+                params.secret(),
+            )
+            .map_err(|e| format!("{e:?}"))?
+        }
+        None => params,
     };
     let log2 = |q: &u64| (*q as f64).log2();
     println!(
@@ -70,7 +96,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = ChaCha20Rng::from_seed([42; 32]);
     let sk = ctx.gen_secret_key(&mut rng)?;
     let mut bp = BootParams::full(&params);
-    bp.precompute = std::env::var("BOOT_PRECOMPUTE").is_ok();
+    // CoeffToSlot's diagonals are encoded once (2 GiB at N = 2^16); SlotToCoeff's at each
+    // use unless BOOT_PRECOMPUTE_STC is set; BOOT_LOWMEM encodes both at each use.
+    bp.precompute = std::env::var("BOOT_LOWMEM").is_err();
+    bp.precompute_stc = std::env::var("BOOT_PRECOMPUTE_STC").is_ok();
     // BOOT_DFT_LEVELS=4 trades two levels for fewer diagonals per DFT level.
     if let Some(l) = std::env::var("BOOT_DFT_LEVELS")
         .ok()
@@ -79,24 +108,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bp.cts_levels = l;
         bp.stc_levels = l;
     }
+    if let Some(b) = std::env::var("BOOT_RAISE_BITS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        bp.raise_bits = b;
+    }
     let t = Instant::now();
     let boot = Bootstrapper::new(&ctx, bp.clone(), &sk, &mut rng)?;
     let t_setup = t.elapsed();
+    // BOOT_KEYS=expanded keeps every key's `a` parts in memory (default: the
+    // bootstrapper's policy, DFT rotation keys seeded).
+    let mut spec = boot.key_spec(&ctx, &[], boot.output_level());
+    if std::env::var("BOOT_KEYS").as_deref() == Ok("expanded") {
+        spec.policy = hetal_core::ckks::StoragePolicy::AllExpanded;
+    }
     let t = Instant::now();
-    let keys = boot.gen_evaluation_keys(&ctx, &sk, &[], &mut rng)?;
+    let c = cpu_time();
+    let keys = ctx.gen_keys(&sk, &spec, &mut rng)?;
     let t_keys = t.elapsed();
-    let key_bytes: usize = keys
+    let c_keys = cpu_time() - c;
+    let key_bytes = keys.byte_size() + boot.encapsulation_keys().byte_size();
+    // What the codec sends: the b parts and a seed per key (not encoded here, which
+    // would hold a second copy and inflate the peak memory this example reports).
+    let wire_bytes: usize = keys
         .galois
         .values()
         .chain(keys.relin.iter())
-        .map(|k| {
-            k.b.iter()
-                .chain(&k.a)
-                .map(|p| p.data().len() * 8)
-                .sum::<usize>()
-        })
-        .sum::<usize>()
-        + boot.encapsulation_keys().byte_size();
+        .map(|k| k.b().iter().map(|p| p.data().len() * 8).sum::<usize>() + 36)
+        .sum();
+    let mut by_level = std::collections::BTreeMap::<usize, usize>::new();
+    for k in keys.galois.values().chain(keys.relin.iter()) {
+        *by_level.entry(k.level()).or_default() += 1;
+    }
+    println!("key levels (level: count): {by_level:?}");
     println!(
         "levels: CtS {} + EvalMod {} + StC {} = {}; K = {:.2} (h = {}), failure <= 2^{:.1}",
         bp.cts_levels,
@@ -108,10 +153,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         boot.failure_log2(params.n())
     );
     println!(
-        "keys: {} rotations + conjugation + relin + 2 encapsulation, {:.2} GiB (a parts expanded), generated in {:.1} s; setup {:.1} s, DFT diagonals {:.0} MiB",
+        "keys: {} rotations + conjugation + relin + 2 encapsulation, {:.2} GiB in memory ({} seeded; {:.2} GiB encoded without the encapsulation keys), generated in {:.1} s ({:.1} s CPU); setup {:.1} s, DFT diagonals {:.0} MiB",
         boot.rotations().len(),
         key_bytes as f64 / (1u64 << 30) as f64,
+        keys.galois
+            .values()
+            .chain(keys.relin.iter())
+            .filter(|k| k.storage() == hetal_core::rlwe::KeyStorage::Seeded)
+            .count(),
+        wire_bytes as f64 / (1u64 << 30) as f64,
         t_keys.as_secs_f64(),
+        c_keys,
         t_setup.as_secs_f64(),
         boot.plaintext_bytes() as f64 / (1u64 << 20) as f64
     );
@@ -126,8 +178,60 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let pt = ctx.encode(&vals, slots, 0, params.default_scale())?;
     let ct = ctx.encrypt_sk(&sk, &pt, &mut rng)?;
+    // BOOT_TRACE_ERR: the error after EvalMod (the slots then hold the message
+    // coefficients, in bit-reversed order) against the encoded input, in bits.
+    let trace_err = std::env::var("BOOT_TRACE_ERR").is_ok();
+    let coeffs = ctx
+        .encoder()
+        .encode_coeffs(&vals, slots, params.default_scale())?;
+    let mut errs = Vec::new();
+    let q0 = params.q()[0] as f64;
     let (t, c) = (Instant::now(), cpu_time());
-    let out = boot.bootstrap(&ev, &ct)?;
+    let mut last = (0.0, 0.0);
+    let mut stages = Vec::new();
+    let out = boot.bootstrap_traced(&ev, &ct, &mut |stage, cts| {
+        if trace_err && stage != Stage::SlotToCoeff {
+            // After CoeffToSlot the slots hold y = (D m + q0 I) / (q0 K) for an integer I
+            // recovered by rounding; after EvalMod, m. Errors in message units.
+            let (d, q0k) = (params.default_scale(), q0 * boot.k());
+            let (mut worst, mut worst_im) = (0.0f64, 0.0f64);
+            for (h, part) in cts.iter().enumerate() {
+                let got = ctx.decrypt_decode(&sk, part).expect("decrypt");
+                let mut want: Vec<Complex> = (0..slots)
+                    .map(|k| Complex::from_real(coeffs[h * slots + k] / d))
+                    .collect();
+                bit_reverse(&mut want);
+                for (a, b) in got.iter().zip(&want) {
+                    let e = if stage == Stage::EvalMod {
+                        a.re - b.re
+                    } else {
+                        let i = ((a.re * q0k - d * b.re) / q0).round();
+                        (a.re - (d * b.re + q0 * i) / q0k) * q0k / d
+                    };
+                    worst = worst.max(e.abs());
+                    // Imaginary noise, in the same units.
+                    let f = if stage == Stage::EvalMod {
+                        1.0
+                    } else {
+                        q0k / d
+                    };
+                    worst_im = worst_im.max((a.im * f).abs());
+                }
+            }
+            errs.push(format!(
+                "{stage:?} {:.2} (imaginary part {:.2})",
+                -worst.log2(),
+                -worst_im.log2()
+            ));
+        }
+        let now = (t.elapsed().as_secs_f64(), cpu_time() - c);
+        stages.push(format!(
+            "{stage:?} {:.2} s ({:.2} s CPU)",
+            now.0 - last.0,
+            now.1 - last.1
+        ));
+        last = now;
+    })?;
     let (t_boot, c_boot) = (t.elapsed(), cpu_time() - c);
     let dec = ctx.decrypt_decode(&sk, &out)?;
     let err = dec
@@ -145,7 +249,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         -err.log2(),
         boot.failure_log2(params.n())
     );
+    println!("stages: {}", stages.join(", "));
+    if trace_err {
+        println!(
+            "precision (bits, message coefficients) after: {}",
+            errs.join(", ")
+        );
+    }
     println!("op counts: {:?}", ev.counts());
     assert_eq!(out.level(), boot.output_level());
+    // The cost of a seeded key: one CoeffToSlot rotation at the top level with the key
+    // as held, then with its `a` parts expanded (CPU time, best of 3).
+    let r = boot.rotations()[0];
+    let g = ctx.rotation_element(r);
+    let top = ctx.encrypt_sk(
+        &sk,
+        &ctx.encode(&vals, slots, params.max_level(), params.default_scale())?,
+        &mut rng,
+    )?;
+    let time_rotate = |ev: &Evaluator<'_>| -> Result<f64, Box<dyn std::error::Error>> {
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let c = cpu_time();
+            ev.rotate(&top, r)?;
+            best = best.min(cpu_time() - c);
+        }
+        Ok(best)
+    };
+    let held = time_rotate(&ev)?;
+    let mut one = hetal_core::ckks::EvaluationKeys::default();
+    let mut key = keys.galois[&g].clone();
+    key.set_storage(ctx.ring(), hetal_core::rlwe::KeyStorage::Expanded)
+        .map_err(hetal_core::ckks::CkksError::from)?;
+    one.galois.insert(g, key);
+    let expanded = time_rotate(&Evaluator::new(&ctx, &one))?;
+    println!(
+        "rotate by {r} at level {}: {:.1} ms CPU with the key {:?}, {:.1} ms expanded",
+        params.max_level(),
+        held * 1e3,
+        keys.galois[&g].storage(),
+        expanded * 1e3
+    );
     Ok(())
 }

@@ -14,7 +14,7 @@
 use hetal_core::ckks::Params;
 use hetal_core::hetal::client;
 use hetal_core::hetal::plain::Features;
-use hetal_core::hetal::shapes::{PAPER_SHAPES, PaperShape, paper_shape};
+use hetal_core::hetal::shapes::{PAPER_SHAPES, parse_shape};
 use hetal_core::hetal::softmax::{Softmax, SoftmaxSpec};
 use hetal_core::hetal::train::{NoClock, TrainLayout, Trainer, UpdateConfig};
 use hetal_core::linalg::{UnitShape, padded_classes};
@@ -27,11 +27,7 @@ fn main() {
     } else {
         names
             .iter()
-            .map(|n| {
-                paper_shape(n)
-                    .or_else(|| custom_shape(n))
-                    .expect("unknown shape")
-            })
+            .map(|n| parse_shape(n).expect("unknown shape"))
             .collect()
     };
     let params = Params::boot_n16();
@@ -108,24 +104,4 @@ fn main() {
             per(policy),
         );
     }
-}
-
-/// `BATCH:CLASSES:COLS` as a shape (epochs and rows do not matter for counts).
-fn custom_shape(spec: &str) -> Option<PaperShape> {
-    let v: Vec<usize> = spec
-        .split(':')
-        .map(|t| t.parse().ok())
-        .collect::<Option<_>>()?;
-    let [batch, classes, cols] = v[..] else {
-        return None;
-    };
-    Some(PaperShape {
-        name: Box::leak(spec.to_string().into_boxed_str()),
-        batch,
-        classes,
-        cols,
-        lr: 1.0,
-        max_epochs: 1,
-        train_rows: batch,
-    })
 }

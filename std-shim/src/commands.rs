@@ -170,66 +170,9 @@ pub fn encrypt(
     };
     let tr = prep(&train, &a.x)?;
     let va = prep(&val, &a.val_x)?;
-    let cols = tr.cols;
     let mut rng = os_rng()?;
-    // The trainer's layouts (HETAL's block shape for this batch size and class count):
-    // features plain, one-hot labels tiled horizontally like the logits.
-    let slots = ctx.params().max_slots();
-    let unit = UnitShape::hetal(a.batch, classes, slots).map_err(|e| {
-        CliError::msg(format!(
-            "{classes} classes do not fit the {} preset's {slots} slots: {e}",
-            ctx.params().name()
-        ))
-    })?;
-    let layout = TrainLayout {
-        unit,
-        cols,
-        classes,
-    };
-    let lerr = |e: hetal_core::hetal::train::TrainError| CliError::msg(format!("layout: {e}"));
-    let order = batch_order(tr.rows(), a.seed);
-    let mut batches = Vec::new();
-    for rows in order.chunks(a.batch) {
-        let x: Vec<f64> = rows.iter().flat_map(|&r| tr.row(r).to_vec()).collect();
-        let y: Vec<usize> = rows.iter().map(|&r| tr.y[r]).collect();
-        batches.push(TrainBatch {
-            x: keys::encrypt_blocks(
-                &ctx,
-                &pk,
-                &x,
-                layout.features(rows.len()).map_err(lerr)?,
-                &mut rng,
-            )?,
-            y: keys::encrypt_blocks(
-                &ctx,
-                &pk,
-                &layout.one_hot(&y),
-                layout.labels(rows.len()).map_err(lerr)?,
-                &mut rng,
-            )?,
-        });
-    }
-    let mut val_mats = Vec::new();
-    for chunk in va.x.chunks(a.batch * cols) {
-        let rows = chunk.len() / cols;
-        val_mats.push(keys::encrypt_blocks(
-            &ctx,
-            &pk,
-            chunk,
-            layout.features(rows).map_err(lerr)?,
-            &mut rng,
-        )?);
-    }
-    let ds = EncryptedDataset {
-        features: cols as u32,
-        classes: classes as u32,
-        train_rows: tr.rows() as u64,
-        val_rows: va.rows() as u64,
-        train: batches,
-        val: val_mats,
-    };
-    ds.check()
-        .map_err(|e| CliError::msg(format!("internal: {e}")))?;
+    let ds = encrypt_dataset(&ctx, &pk, &tr, &va, a.batch, a.seed, &mut rng)?;
+    let cols = tr.cols;
     let state = ClientState {
         scale,
         dim: train.x.cols as u32,
@@ -254,13 +197,80 @@ pub fn encrypt(
     log(&format!(
         "encrypted {} training rows in {} batches and {} validation rows ({} features + bias, {classes} classes, scale 1/{scale:.4}) -> {}, {}",
         tr.rows(),
-        order.len().div_ceil(a.batch),
+        tr.rows().div_ceil(a.batch),
         va.rows(),
         cols - 1,
         data_path.display(),
         state_path.display()
     ));
     Ok(())
+}
+
+/// Encrypts prepared training and validation rows under `pk` in the trainer's layouts
+/// (HETAL's block shape for `batch` and the class count): training rows in mini-batches
+/// of `batch` in the seeded order of the plaintext reference, features plain, one-hot
+/// labels tiled horizontally like the logits; validation rows in chunks of `batch`.
+pub fn encrypt_dataset<R: rand_core::CryptoRng + ?Sized>(
+    ctx: &hetal_core::ckks::CkksContext,
+    pk: &hetal_core::rlwe::PublicKey,
+    tr: &Features,
+    va: &Features,
+    batch: usize,
+    seed: u64,
+    rng: &mut R,
+) -> Result<EncryptedDataset, CliError> {
+    let (cols, classes) = (tr.cols, tr.classes);
+    let slots = ctx.params().max_slots();
+    let unit = UnitShape::hetal(batch, classes, slots).map_err(|e| {
+        CliError::msg(format!(
+            "{classes} classes do not fit the {} preset's {slots} slots: {e}",
+            ctx.params().name()
+        ))
+    })?;
+    let layout = TrainLayout {
+        unit,
+        cols,
+        classes,
+    };
+    let lerr = |e: hetal_core::hetal::train::TrainError| CliError::msg(format!("layout: {e}"));
+    let order = batch_order(tr.rows(), seed);
+    let mut batches = Vec::new();
+    for rows in order.chunks(batch) {
+        let x: Vec<f64> = rows.iter().flat_map(|&r| tr.row(r).to_vec()).collect();
+        let y: Vec<usize> = rows.iter().map(|&r| tr.y[r]).collect();
+        batches.push(TrainBatch {
+            x: keys::encrypt_blocks(ctx, pk, &x, layout.features(rows.len()).map_err(lerr)?, rng)?,
+            y: keys::encrypt_blocks(
+                ctx,
+                pk,
+                &layout.one_hot(&y),
+                layout.labels(rows.len()).map_err(lerr)?,
+                rng,
+            )?,
+        });
+    }
+    let mut val_mats = Vec::new();
+    for chunk in va.x.chunks(batch * cols) {
+        let rows = chunk.len() / cols;
+        val_mats.push(keys::encrypt_blocks(
+            ctx,
+            pk,
+            chunk,
+            layout.features(rows).map_err(lerr)?,
+            rng,
+        )?);
+    }
+    let ds = EncryptedDataset {
+        features: cols as u32,
+        classes: classes as u32,
+        train_rows: tr.rows() as u64,
+        val_rows: va.rows() as u64,
+        train: batches,
+        val: val_mats,
+    };
+    ds.check()
+        .map_err(|e| CliError::msg(format!("internal: {e}")))?;
+    Ok(ds)
 }
 
 /// Loads `data.enc` (an encrypted data set) with its context.
@@ -630,6 +640,7 @@ pub fn client(
             test_acc_plain: f64::NAN,
             test_acc_encrypted: None,
             total_seconds: start.elapsed().as_secs_f64(),
+            timing: None,
         };
         let json = serde_json::to_string_pretty(&report.to_json())
             .map_err(|e| CliError::msg(format!("report: {e}")))?;

@@ -114,5 +114,235 @@ pub fn run_plain(cfg: &NagConfig, log: &mut dyn FnMut(&str)) -> Result<Report, C
         test_acc_plain: test_acc,
         test_acc_encrypted: None,
         total_seconds: start.elapsed().as_secs_f64(),
+        timing: None,
+    })
+}
+
+/// What the encrypted demo runs on.
+#[derive(Clone, Debug)]
+pub struct DemoArgs {
+    /// Hyper-parameters (shared with the plaintext reference).
+    pub cfg: NagConfig,
+    /// The parameter set.
+    pub params: hetal_core::ckks::Params,
+    /// Use only the first rows of the training / validation splits (quick trials).
+    pub train_rows: Option<usize>,
+    /// See `train_rows`.
+    pub val_rows: Option<usize>,
+    /// Use only the first this many features (PCA components, most informative first).
+    pub features: Option<usize>,
+    /// Draw progress bars (on a terminal).
+    pub progress: bool,
+}
+
+fn truncate(s: &Split, rows: Option<usize>, features: Option<usize>) -> Split {
+    let rows = rows.unwrap_or(s.x.rows).min(s.x.rows);
+    let cols = features.unwrap_or(s.x.cols).min(s.x.cols);
+    let data = (0..rows)
+        .flat_map(|r| s.x.data[r * s.x.cols..r * s.x.cols + cols].iter().copied())
+        .collect();
+    Split {
+        x: Matrix { rows, cols, data },
+        y: s.y[..rows].to_vec(),
+    }
+}
+
+/// The whole protocol in one process on the embedded set: keys, encryption, the
+/// encrypted training server (public material only) and the client (early stopping on
+/// decrypted validation logits) over an in-process transport; then the decrypted model's
+/// test accuracy next to the plaintext reference trained on the same batches.
+pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, CliError> {
+    use crate::commands::{encrypt_dataset, os_rng};
+    use crate::session::{ServerEvent, run_client, serve_session};
+    use crate::transport::MemTransport;
+    use hetal_core::hetal::protocol::{ClientState, Hello, TrainConfig};
+    use hetal_core::hetal::train::weight_scale_for;
+    use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    let start = Instant::now();
+    let cfg = &a.cfg;
+    let splits = embedded()?;
+    let classes = CLASSES.lines().filter(|l| !l.is_empty()).count();
+    let splits = [
+        truncate(&splits[0], a.train_rows, a.features),
+        truncate(&splits[1], a.val_rows, a.features),
+        truncate(&splits[2], None, a.features),
+    ];
+    let ([train, val, test], scale) = prepare(&splits, classes)?;
+    log(&format!(
+        "demo set: {} train / {} val / {} test rows, {} features, {classes} classes",
+        train.rows(),
+        val.rows(),
+        test.rows(),
+        train.cols - 1
+    ));
+    let plain_run = plain::train(&train, &val, cfg, &mut |z: &mut [f64]| {
+        plain::softmax_exact(z)
+    });
+    let test_acc_plain = plain_run.model.accuracy(&test);
+    let weight_scale = weight_scale_for(plain_run.max_abs_weight);
+    log(&format!(
+        "plaintext reference: {} epochs (kept {}), test accuracy {test_acc_plain:.4}; weight scale {weight_scale}",
+        plain_run.epochs, plain_run.best_epoch
+    ));
+
+    let ctx = crate::keys::context(a.params.clone())?;
+    let mut rng = os_rng()?;
+    let t = Instant::now();
+    let err = |e: hetal_core::ckks::CkksError| CliError::msg(format!("key generation failed: {e}"));
+    let sk = ctx.gen_secret_key(&mut rng).map_err(err)?;
+    let pk = ctx.gen_public_key(&sk, &mut rng).map_err(err)?;
+    let server_keys = crate::enc::gen_server_keys(&ctx, &sk, cfg.batch, classes, &mut rng)?;
+    log(&format!(
+        "keys for {} ({} Galois keys) in {:.1} s",
+        ctx.params().name(),
+        server_keys.rotations,
+        t.elapsed().as_secs_f64()
+    ));
+    let t = Instant::now();
+    let ds = encrypt_dataset(&ctx, &pk, &train, &val, cfg.batch, cfg.seed, &mut rng)?;
+    let steps = ds.train.len();
+    log(&format!(
+        "encrypted {} batches and {} validation chunks in {:.1} s",
+        steps,
+        ds.val.len(),
+        t.elapsed().as_secs_f64()
+    ));
+    let state = ClientState {
+        scale,
+        dim: train.cols as u32 - 1,
+        classes: classes as u32,
+        key_id: crate::keys::key_id(&ctx, &pk),
+        val_labels: val.y.iter().map(|&l| l as u32).collect(),
+    };
+    let config = TrainConfig {
+        lr: cfg.lr,
+        momentum: cfg.momentum,
+        epochs: cfg.max_epochs as u32,
+        patience: cfg.patience as u32,
+        batch: cfg.batch as u32,
+        weight_scale,
+    };
+    let hello = Hello {
+        public_key: pk,
+        keys: server_keys.evk,
+        boot: server_keys.boot,
+    };
+
+    let bars = MultiProgress::with_draw_target(if a.progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let style = |t: &str| ProgressStyle::with_template(t).expect("valid template");
+    let epoch_bar = bars.add(ProgressBar::new(cfg.max_epochs as u64));
+    epoch_bar.set_style(style(
+        "epochs {bar:30} {pos}/{len} (early stopping decides) {msg}",
+    ));
+    let step_bar = bars.add(ProgressBar::new(steps as u64));
+    step_bar.set_style(style("steps  {bar:30} {pos}/{len} {elapsed} {msg}"));
+
+    let (mut client_end, mut server_end) = MemTransport::pair(u64::MAX);
+    let train_start = Instant::now();
+    let (server, outcome) = std::thread::scope(|scope| {
+        let ctx = &ctx;
+        let step_bar = step_bar.clone();
+        let server = scope.spawn(move || {
+            let trainer = crate::enc::encrypted_trainer(crate::enc::ServerOptions::default());
+            let mut timing = crate::report::Timing::default();
+            let mut step_at = Instant::now();
+            let r = serve_session(&mut server_end, ctx, trainer.as_ref(), &mut |ev| match ev {
+                ServerEvent::Step { step, .. } => {
+                    if step == 1 {
+                        step_bar.reset();
+                    }
+                    step_bar.set_position(step as u64);
+                    step_bar.set_message(format!(
+                        "last step {:.1} s",
+                        step_at.elapsed().as_secs_f64()
+                    ));
+                    step_at = Instant::now();
+                }
+                ServerEvent::StepCost(rep) => timing.add(&rep),
+                ServerEvent::ValidationTime(s) => timing.times.validation += s,
+                ServerEvent::Epoch { .. } => step_at = Instant::now(),
+                _ => {}
+            });
+            r.map(|s| (s, timing))
+        });
+        let outcome = run_client(
+            &mut client_end,
+            ctx,
+            &sk,
+            hello,
+            ds,
+            config,
+            &state,
+            &mut |e| {
+                epoch_bar.set_position(u64::from(e.epoch));
+                epoch_bar.set_message(format!(
+                    "epoch {}: val loss {:.4}, acc {:.4}",
+                    e.epoch, e.val_loss, e.val_acc
+                ));
+                bars.suspend(|| {
+                    eprintln!(
+                        "epoch {}: validation loss {:.4}, accuracy {:.4} ({:.1} s)",
+                        e.epoch,
+                        e.val_loss,
+                        e.val_acc,
+                        e.time.as_secs_f64()
+                    )
+                });
+            },
+        );
+        drop(client_end);
+        (server.join(), outcome)
+    });
+    step_bar.finish_and_clear();
+    epoch_bar.finish_and_clear();
+    let outcome = outcome?;
+    let (_, timing) = server.map_err(|_| CliError::msg("the server thread panicked"))??;
+    let train_seconds = train_start.elapsed().as_secs_f64();
+    let w = crate::keys::decrypt_matrix(&ctx, &sk, &outcome.weights)?;
+    let model = plain::Model {
+        w,
+        cols: train.cols,
+        classes,
+    };
+    let test_acc_enc = model.accuracy(&test);
+    log(&format!(
+        "encrypted: {} epochs (kept {}), {} steps in {train_seconds:.1} s ({:.2} s per step), test accuracy {test_acc_enc:.4}",
+        outcome.epochs,
+        outcome.best_epoch,
+        timing.steps,
+        timing.per_step()
+    ));
+    Ok(Report {
+        mode: "encrypted".into(),
+        preset: ctx.params().name().into(),
+        dataset: "demo (Fashion-MNIST, EfficientNet-Lite0 + PCA 64)".into(),
+        rows: [train.rows(), val.rows(), test.rows()],
+        dim: train.cols - 1,
+        classes,
+        lr: cfg.lr,
+        momentum: cfg.momentum,
+        batch: cfg.batch,
+        max_epochs: cfg.max_epochs,
+        patience: cfg.patience,
+        epochs: outcome
+            .history
+            .iter()
+            .map(|e| EpochPoint {
+                epoch: e.epoch as usize,
+                val_loss: e.val_loss,
+                val_acc: e.val_acc,
+                seconds: e.time.as_secs_f64(),
+            })
+            .collect(),
+        best_epoch: outcome.best_epoch as usize,
+        test_acc_plain,
+        test_acc_encrypted: Some(test_acc_enc),
+        total_seconds: start.elapsed().as_secs_f64(),
+        timing: Some(timing),
     })
 }

@@ -1,6 +1,7 @@
 //! hetal: the std facade over `hetal-core` (threads, files, networking) and the CLI.
 pub use hetal_core as core;
 
+pub mod bench_train;
 pub mod commands;
 pub mod data;
 pub mod demo;

@@ -236,9 +236,13 @@ enum Command {
 
     /// Server side over TCP: wait for clients (`hetal client`) and train on what each one
     /// sends, with early stopping decided by the client each epoch. The server holds
-    /// public material only.
+    /// public material only. With `--checkpoint` it writes an encrypted checkpoint after
+    /// every epoch; after a crash, `--resume` continues that run when the same client
+    /// reconnects (run `hetal client` again): the epochs already done are replayed to it
+    /// from the checkpoint and the run ends with the same model.
     ///
-    /// Example: `hetal serve --listen 127.0.0.1:7878`
+    /// Examples: `hetal serve --listen 127.0.0.1:7878`,
+    /// `hetal serve --checkpoint run.ckpt --resume` (after a crash)
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:7878")]
@@ -258,19 +262,40 @@ enum Command {
         /// Also checkpoint every this many steps inside an epoch.
         #[arg(long)]
         checkpoint_steps: Option<usize>,
+        /// Continue the run of the checkpoint (it must exist and belong to the client's
+        /// data, keys and hyper-parameters).
+        #[arg(long, requires = "checkpoint")]
+        resume: bool,
     },
 
     /// Run the demo on the embedded data set (Fashion-MNIST features, 64-d, 10 classes)
     /// and write report.json and curve.svg.
     ///
-    /// `--plain` trains the plaintext reference (seconds). Without it, the whole encrypted
-    /// protocol runs in one process on the N16 preset.
+    /// The whole encrypted protocol runs in one process on the N16 preset (128-bit
+    /// secure): key generation, encryption, a server training on ciphertexts with public
+    /// keys only (progress bars per epoch and step), the client deciding early stopping
+    /// on decrypted validation logits; then the encrypted-trained model's test accuracy
+    /// next to the plaintext reference's, and the time per step and in total.
+    /// `--plain` trains the plaintext reference only (seconds).
     ///
-    /// Example: `hetal demo --plain --out demo-out`
+    /// Examples: `hetal demo` (about an hour on 2 cores), `hetal demo --plain --out demo-out`,
+    /// `hetal demo --train-rows 256 --epochs 3` (a shorter encrypted run)
     Demo {
         /// Train the plaintext reference only.
         #[arg(long)]
         plain: bool,
+        /// Parameter preset of the encrypted run.
+        #[arg(long, value_enum, default_value = "N16")]
+        preset: Preset,
+        /// Use only the first this many training rows.
+        #[arg(long)]
+        train_rows: Option<usize>,
+        /// Use only the first this many validation rows.
+        #[arg(long)]
+        val_rows: Option<usize>,
+        /// Use only the first this many features (PCA components, most informative first).
+        #[arg(long)]
+        features: Option<usize>,
         /// Output directory for report.json and curve.svg (created if missing).
         #[arg(long, default_value = "hetal-demo")]
         out: PathBuf,
@@ -290,6 +315,29 @@ enum Command {
         /// Rows per mini-batch.
         #[arg(long, default_value_t = 128)]
         batch: usize,
+    },
+
+    /// Time real encrypted training steps at one of the HETAL paper's shapes, on random
+    /// features (one process plays client and server), split by component: matrix
+    /// products, softmax, bootstrapping, update, validation. The decrypted weights are
+    /// checked against the same steps in plaintext.
+    ///
+    /// Example: `hetal bench-train --shape mnist --steps 3 --threads 1` (N16; the keys
+    /// take several GB and a step takes minutes on 2 cores)
+    BenchTrain {
+        /// The paper's shape: mnist, cifar10, facemask, derma or snips; or
+        /// BATCH:CLASSES:COLS (bias column included, learning rate 1).
+        #[arg(long)]
+        shape: String,
+        /// Training steps to time.
+        #[arg(long, default_value_t = 3)]
+        steps: usize,
+        /// Worker threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Parameter preset (it must bootstrap).
+        #[arg(long, value_enum, default_value = "N16")]
+        preset: Preset,
     },
 }
 
@@ -372,6 +420,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             max_frame_mib,
             checkpoint,
             checkpoint_steps,
+            resume,
         } => commands::serve(
             &commands::ServeArgs {
                 listen,
@@ -381,7 +430,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 server: ServerOptions {
                     checkpoint,
                     checkpoint_steps,
-                    resume: false,
+                    resume,
                 },
             },
             &mut |m| log(m),
@@ -463,8 +512,32 @@ fn run(cli: Cli) -> Result<(), CliError> {
             &allowed,
             &mut |m| log(m),
         )?,
+        Command::BenchTrain {
+            shape,
+            steps,
+            threads,
+            preset,
+        } => {
+            let Some(shape) = hetal_core::hetal::shapes::parse_shape(&shape) else {
+                return Err(CliError::msg(format!(
+                    "unknown shape {shape:?}: use mnist, cifar10, facemask, derma, snips or BATCH:CLASSES:COLS"
+                )));
+            };
+            let cfg = hetal::bench_train::BenchTrainConfig {
+                shape,
+                steps,
+                threads,
+                params: chosen_params(&cli.insecure_test_preset, preset),
+            };
+            let report = hetal::bench_train::run(&cfg, &mut |m| log(m))?;
+            print!("{}", hetal::bench_train::summary(&cfg, &report));
+        }
         Command::Demo {
             plain,
+            preset,
+            train_rows,
+            val_rows,
+            features,
             out,
             lr,
             momentum,
@@ -472,11 +545,6 @@ fn run(cli: Cli) -> Result<(), CliError> {
             patience,
             batch,
         } => {
-            if !plain {
-                return Err(CliError::msg(
-                    "the encrypted demo needs the encrypted trainer, which this build does not have yet; run `hetal demo --plain`",
-                ));
-            }
             let cfg = NagConfig {
                 lr,
                 momentum,
@@ -499,7 +567,24 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 std::fs::create_dir_all(&out)
                     .map_err(|e| CliError::at(&out, format!("cannot create directory: {e}")))?;
             }
-            let report = hetal::demo::run_plain(&cfg, &mut |m| log(m))?;
+            if features == Some(0) || train_rows == Some(0) || val_rows == Some(0) {
+                return Err(CliError::msg(
+                    "--features, --train-rows and --val-rows must be at least 1",
+                ));
+            }
+            let report = if plain {
+                hetal::demo::run_plain(&cfg, &mut |m| log(m))?
+            } else {
+                let args = hetal::demo::DemoArgs {
+                    cfg: cfg.clone(),
+                    params: chosen_params(&cli.insecure_test_preset, preset),
+                    train_rows,
+                    val_rows,
+                    features,
+                    progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                };
+                hetal::demo::run_encrypted(&args, &mut |m| log(m))?
+            };
             let json = serde_json::to_string_pretty(&report.to_json())
                 .map_err(|e| CliError::msg(format!("report: {e}")))?;
             let svg = report
@@ -509,13 +594,34 @@ fn run(cli: Cli) -> Result<(), CliError> {
             files.stage(&out.join("report.json"), json.as_bytes(), false)?;
             files.stage(&out.join("curve.svg"), svg.as_bytes(), false)?;
             files.commit()?;
-            println!(
-                "plaintext test accuracy: {:.4} ({} epochs, kept epoch {}, {:.2} s)",
-                report.test_acc_plain,
-                report.epochs.len(),
-                report.best_epoch,
-                report.total_seconds
-            );
+            match (&report.test_acc_encrypted, &report.timing) {
+                (Some(enc), Some(t)) => {
+                    println!(
+                        "encrypted test accuracy: {enc:.4} ({} epochs, kept epoch {}; {})",
+                        report.epochs.len(),
+                        report.best_epoch,
+                        report.preset
+                    );
+                    println!("plaintext test accuracy: {:.4}", report.test_acc_plain);
+                    println!(
+                        "time: {:.2} s per step ({} steps: matrix products {:.2} s, softmax {:.2} s, bootstrapping {:.2} s, update {:.3} s), {:.1} s in total",
+                        t.per_step(),
+                        t.steps,
+                        (t.times.abt + t.times.atb) / t.steps.max(1) as f64,
+                        t.times.softmax / t.steps.max(1) as f64,
+                        t.times.bootstrap / t.steps.max(1) as f64,
+                        t.times.update / t.steps.max(1) as f64,
+                        report.total_seconds
+                    );
+                }
+                _ => println!(
+                    "plaintext test accuracy: {:.4} ({} epochs, kept epoch {}, {:.2} s)",
+                    report.test_acc_plain,
+                    report.epochs.len(),
+                    report.best_epoch,
+                    report.total_seconds
+                ),
+            }
             println!(
                 "wrote {} and {}",
                 out.join("report.json").display(),

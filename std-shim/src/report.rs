@@ -52,6 +52,63 @@ pub struct Report {
     pub test_acc_encrypted: Option<f64>,
     /// Total wall time in seconds.
     pub total_seconds: f64,
+    /// Server-side time per training step split by component (encrypted runs).
+    pub timing: Option<Timing>,
+}
+
+/// Where the server's training time went.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timing {
+    /// Training steps run.
+    pub steps: usize,
+    /// Seconds summed over the steps, per component (validation is per epoch).
+    pub times: hetal_core::hetal::train::Times,
+    /// Bootstraps placed by the training policy (the softmax's own not included).
+    pub policy_bootstraps: usize,
+    /// Bootstraps in total (softmax and policy).
+    pub bootstraps: usize,
+}
+
+impl Timing {
+    /// Adds one step's report.
+    pub fn add(&mut self, r: &hetal_core::hetal::train::StepReport) {
+        self.steps += 1;
+        let (t, s) = (&mut self.times, &r.times);
+        t.abt += s.abt;
+        t.softmax += s.softmax;
+        t.atb += s.atb;
+        t.bootstrap += s.bootstrap;
+        t.update += s.update;
+        self.policy_bootstraps += r.policy_bootstraps;
+        self.bootstraps += r.ops.bootstrap as usize;
+    }
+
+    /// Seconds per step (validation excluded).
+    pub fn per_step(&self) -> f64 {
+        let t = &self.times;
+        (t.abt + t.softmax + t.atb + t.bootstrap + t.update) / self.steps.max(1) as f64
+    }
+
+    /// The JSON object: per-step means of each component.
+    pub fn to_json(&self) -> Value {
+        let n = self.steps.max(1) as f64;
+        let t = &self.times;
+        json!({
+            "steps": self.steps,
+            "seconds_per_step": self.per_step(),
+            "per_step": {
+                "matrix_products": (t.abt + t.atb) / n,
+                "abt": t.abt / n,
+                "atb": t.atb / n,
+                "softmax": t.softmax / n,
+                "bootstrapping": t.bootstrap / n,
+                "update": t.update / n,
+            },
+            "validation_seconds_total": t.validation,
+            "bootstraps_per_step": self.bootstraps as f64 / n,
+            "policy_bootstraps_per_step": self.policy_bootstraps as f64 / n,
+        })
+    }
 }
 
 impl Report {
@@ -82,6 +139,7 @@ impl Report {
             "test_acc_plaintext": self.test_acc_plain,
             "test_acc_encrypted": self.test_acc_encrypted,
             "total_seconds": self.total_seconds,
+            "timing": self.timing.as_ref().map(Timing::to_json),
             "cpu": crate::info::cpu_model(),
             "threads": rayon::current_num_threads(),
         })

@@ -18,6 +18,7 @@ use alloc::vec::Vec;
 use core::f64::consts::PI;
 
 use crate::ckks::complex::Complex;
+use crate::ckks::evaluator::Tensor;
 use crate::ckks::{Ciphertext, CkksError, Evaluator};
 
 /// Chebyshev coefficients `c_0..c_deg` of the interpolant of `f` on `[-1, 1]` at the
@@ -298,11 +299,30 @@ impl ChebBasis {
         l: usize,
         s: f64,
     ) -> Result<Ciphertext, CkksError> {
+        let (prods, lin) = self.eval_split(ev, c, l, s)?;
+        match prods {
+            None => Ok(lin),
+            Some(t) => {
+                let mut r = ev.relinearize(t)?;
+                r.scale = lin.scale;
+                ev.add(&r, &lin)
+            }
+        }
+    }
+
+    /// [`Self::eval_pre`] as (sum of the unrelinearized products, the linear rest).
+    fn eval_split(
+        &self,
+        ev: &Evaluator<'_>,
+        c: &[f64],
+        l: usize,
+        s: f64,
+    ) -> Result<(Option<Tensor>, Ciphertext), CkksError> {
         let q = ev.context().params().q();
         let target = s * q[l + 1] as f64;
         let deg = c.len() - 1;
         if deg < self.g {
-            return self.leaf(ev, c, l + 1, target);
+            return Ok((None, self.leaf(ev, c, l + 1, target)?));
         }
         // Largest giant power <= deg.
         let mut big = self.g;
@@ -322,10 +342,19 @@ impl ChebBasis {
         let tg = ev.drop_to_level(&self.t[&big], l + 1)?;
         let qs = target / tg.scale;
         let qc = self.eval(ev, &qp, l + 1, qs)?;
-        let mut prod = ev.mul_relin(&qc, &tg)?;
+        let mut prod = ev.mul_tensor(&qc, &tg)?;
         prod.scale = target;
-        let rc = self.eval_pre(ev, &r, l, s)?;
-        ev.add(&prod, &rc)
+        // The remainder's own products are at this level and scale too: all of them are
+        // summed unrelinearized and share one key switch.
+        let (more, lin) = self.eval_split(ev, &r, l, s)?;
+        let prods = match more {
+            None => prod,
+            Some(mut t) => {
+                ev.add_tensor_assign(&mut t, &prod)?;
+                t
+            }
+        };
+        Ok((Some(prods), lin))
     }
 
     /// `sum c_k T_k` at level `l` and exactly scale `s`.

@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::complex::Complex;
 use super::encoder::galois_element_for_conjugation;
-use super::scheme::{Ciphertext, CkksContext, CkksError, EvaluationKeys, Plaintext};
+use super::scheme::{Ciphertext, CkksContext, CkksError, EvaluationKeys, KeyId, Plaintext};
 use crate::ring::{Form, RnsPoly};
 use crate::rlwe::SwitchingKey;
 
@@ -88,6 +88,26 @@ pub struct Evaluator<'a> {
     ctx: &'a CkksContext,
     keys: &'a EvaluationKeys,
     counts: Counters,
+}
+
+/// A degree-2 ciphertext `(d0, d1, d2)`, decrypting with `(1, s, s^2)`: a product not yet
+/// relinearized (see [`Evaluator::mul_tensor`]).
+#[derive(Clone, Debug)]
+pub struct Tensor {
+    d0: RnsPoly,
+    d1: RnsPoly,
+    d2: RnsPoly,
+    /// The exact scale.
+    pub scale: f64,
+    /// Number of slots.
+    pub slots: usize,
+}
+
+impl Tensor {
+    /// Level (rescales left).
+    pub fn level(&self) -> usize {
+        self.d0.q_limbs() - 1
+    }
 }
 
 fn same_scale(a: f64, b: f64) -> bool {
@@ -402,26 +422,70 @@ impl<'a> Evaluator<'a> {
 
     /// `a * b` with relinearization (scales multiply; rescale afterwards).
     pub fn mul_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let t = self.mul_tensor(a, b)?;
+        self.relinearize(t)
+    }
+
+    /// `a * b` without relinearization: products at one level and scale can be summed
+    /// ([`Self::add_tensor_assign`]) and relinearized once ([`Self::relinearize`]).
+    /// Counted as a multiplication.
+    pub fn mul_tensor(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Tensor, CkksError> {
         self.counts.bump(Op::Mul);
         let (x, y) = self.align(a, b)?;
         let ring = self.ctx.ring();
         let mut d0 = x.c0.clone();
         d0.mul_assign(ring, &y.c0)?;
-        let mut d1 = x.c0.clone();
+        let mut d1 = x.c0;
         d1.mul_assign(ring, &y.c1)?;
         d1.mul_add_assign(ring, &x.c1, &y.c0)?;
-        let mut d2 = x.c1.clone();
+        let mut d2 = x.c1;
         d2.mul_assign(ring, &y.c1)?;
+        Ok(Tensor {
+            d0,
+            d1,
+            d2,
+            scale: x.scale * y.scale,
+            slots: x.slots,
+        })
+    }
+
+    /// `acc += t` (same level and scale).
+    pub fn add_tensor_assign(&self, acc: &mut Tensor, t: &Tensor) -> Result<(), CkksError> {
+        self.counts.bump(Op::Add);
+        if acc.slots != t.slots {
+            return Err(CkksError::SlotMismatch(acc.slots, t.slots));
+        }
+        if !same_scale(acc.scale, t.scale) {
+            return Err(CkksError::ScaleMismatch {
+                left: (acc.level(), acc.scale),
+                right: (t.level(), t.scale),
+            });
+        }
+        let ring = self.ctx.ring();
+        acc.d0.add_assign(ring, &t.d0)?;
+        acc.d1.add_assign(ring, &t.d1)?;
+        acc.d2.add_assign(ring, &t.d2)?;
+        Ok(())
+    }
+
+    /// Switches the `s^2` part of `t` back to `s` (one key switch).
+    pub fn relinearize(&self, t: Tensor) -> Result<Ciphertext, CkksError> {
+        let ring = self.ctx.ring();
         // NTT form: the key switch needs it for the digits' own limbs anyway.
         self.counts.bump(Op::KeySwitch);
-        let (e0, e1) = self.ctx.switcher().switch(ring, &d2, self.relin_key()?)?;
+        let (e0, e1) = self
+            .ctx
+            .switcher()
+            .switch(ring, &t.d2, self.relin_key()?)
+            .map_err(CkksError::with_key(KeyId::Relin))?;
+        let (mut d0, mut d1) = (t.d0, t.d1);
         d0.add_assign(ring, &e0)?;
         d1.add_assign(ring, &e1)?;
         Ok(Ciphertext {
             c0: d0,
             c1: d1,
-            scale: x.scale * y.scale,
-            slots: x.slots,
+            scale: t.scale,
+            slots: t.slots,
         })
     }
 
@@ -498,7 +562,11 @@ impl<'a> Evaluator<'a> {
         let key = self.galois_key(g)?;
         let c0 = a.c0.automorphism(ring, g)?;
         let c1 = a.c1.automorphism(ring, g)?;
-        let (mut d0, d1) = self.ctx.switcher().switch(ring, &c1, key)?;
+        let (mut d0, d1) = self
+            .ctx
+            .switcher()
+            .switch(ring, &c1, key)
+            .map_err(CkksError::with_key(KeyId::Galois(g)))?;
         d0.add_assign(ring, &c0)?;
         Ok(Ciphertext {
             c0: d0,
@@ -543,7 +611,11 @@ impl<'a> Evaluator<'a> {
                 self.counts.bump(Op::RotateHoisted);
                 self.counts.bump(Op::KeySwitch);
                 let perm = ring.ntt_permutation(g)?;
-                let (mut d0, d1) = self.ctx.switcher().apply(ring, &dec, key, Some(&perm))?;
+                let (mut d0, d1) = self
+                    .ctx
+                    .switcher()
+                    .apply(ring, &dec, key, Some(&perm))
+                    .map_err(CkksError::with_key(KeyId::Galois(g)))?;
                 d0.add_assign(ring, &a.c0.automorphism(ring, g)?)?;
                 Ok(Ciphertext {
                     c0: d0,

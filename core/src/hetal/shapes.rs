@@ -80,3 +80,35 @@ pub const PAPER_SHAPES: [PaperShape; 5] = [
 pub fn paper_shape(name: &str) -> Option<PaperShape> {
     PAPER_SHAPES.iter().copied().find(|s| s.name == name)
 }
+
+/// A paper shape by name, or a custom `BATCH:CLASSES:COLS` shape (bias column
+/// included; named `custom`, learning rate 1, one epoch of one batch).
+///
+/// ```
+/// use hetal_core::hetal::shapes::parse_shape;
+/// assert_eq!(parse_shape("mnist").unwrap().batch, 1024);
+/// let s = parse_shape("128:10:65").unwrap();
+/// assert_eq!((s.name, s.batch, s.classes, s.cols), ("custom", 128, 10, 65));
+/// assert!(parse_shape("128:10").is_none() && parse_shape("0:10:65").is_none());
+/// ```
+pub fn parse_shape(spec: &str) -> Option<PaperShape> {
+    if let Some(s) = paper_shape(spec) {
+        return Some(s);
+    }
+    let v: alloc::vec::Vec<usize> = spec
+        .split(':')
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    let [batch, classes, cols] = v[..] else {
+        return None;
+    };
+    (batch > 0 && classes > 1 && cols > 1).then_some(PaperShape {
+        name: "custom",
+        batch,
+        classes,
+        cols,
+        lr: 1.0,
+        max_epochs: 1,
+        train_rows: batch,
+    })
+}
