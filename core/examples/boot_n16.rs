@@ -40,6 +40,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok("insecure_N13") => Params::insecure_boot_n13(),
         _ => Params::boot_n16(),
     };
+    // BOOT_Q0_BITS=b: the same chain with the base prime replaced by the largest NTT prime
+    // below 2^b (the q0 / scale trade-off).
+    let params = match std::env::var("BOOT_Q0_BITS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    {
+        Some(b) => {
+            let (q, p) = (params.q(), params.p());
+            let others: Vec<u64> = q[1..].iter().chain(p).copied().collect();
+            let q0 = hetal_core::math::primes::ntt_primes(b, params.n(), 1, &others)
+                .map_err(|e| format!("{e:?}"))?[0];
+            let mut q = q.to_vec();
+            q[0] = q0;
+            Params::new(
+                params.log_n(),
+                q,
+                p.to_vec(),
+                params.dnum(),
+                params.default_scale().log2().round() as u32,
+                params.secret(),
+            )
+            .map_err(|e| format!("{e:?}"))?
+        }
+        None => params,
+    };
     let log2 = |q: &u64| (*q as f64).log2();
     println!(
         "params {}: N = 2^{}, log Q = {:.1}, log P = {:.1}, log QP = {:.1} (bound {:?}), dnum {}",
@@ -92,21 +117,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let boot = Bootstrapper::new(&ctx, bp.clone(), &sk, &mut rng)?;
     let t_setup = t.elapsed();
+    // BOOT_KEYS=expanded keeps every key's `a` parts in memory (default: the
+    // bootstrapper's policy, DFT rotation keys seeded).
+    let mut spec = boot.key_spec(&ctx, &[], boot.output_level());
+    if std::env::var("BOOT_KEYS").as_deref() == Ok("expanded") {
+        spec.policy = hetal_core::ckks::StoragePolicy::AllExpanded;
+    }
     let t = Instant::now();
-    let keys = boot.gen_evaluation_keys(&ctx, &sk, &[], &mut rng)?;
+    let c = cpu_time();
+    let keys = ctx.gen_keys(&sk, &spec, &mut rng)?;
     let t_keys = t.elapsed();
-    let key_bytes: usize = keys
+    let c_keys = cpu_time() - c;
+    let key_bytes = keys.byte_size() + boot.encapsulation_keys().byte_size();
+    // What the codec sends: the b parts and a seed per key (not encoded here, which
+    // would hold a second copy and inflate the peak memory this example reports).
+    let wire_bytes: usize = keys
         .galois
         .values()
         .chain(keys.relin.iter())
-        .map(|k| {
-            k.b.iter()
-                .chain(&k.a)
-                .map(|p| p.data().len() * 8)
-                .sum::<usize>()
-        })
-        .sum::<usize>()
-        + boot.encapsulation_keys().byte_size();
+        .map(|k| k.b().iter().map(|p| p.data().len() * 8).sum::<usize>() + 36)
+        .sum();
+    let mut by_level = std::collections::BTreeMap::<usize, usize>::new();
+    for k in keys.galois.values().chain(keys.relin.iter()) {
+        *by_level.entry(k.level()).or_default() += 1;
+    }
+    println!("key levels (level: count): {by_level:?}");
     println!(
         "levels: CtS {} + EvalMod {} + StC {} = {}; K = {:.2} (h = {}), failure <= 2^{:.1}",
         bp.cts_levels,
@@ -118,10 +153,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         boot.failure_log2(params.n())
     );
     println!(
-        "keys: {} rotations + conjugation + relin + 2 encapsulation, {:.2} GiB (a parts expanded), generated in {:.1} s; setup {:.1} s, DFT diagonals {:.0} MiB",
+        "keys: {} rotations + conjugation + relin + 2 encapsulation, {:.2} GiB in memory ({} seeded; {:.2} GiB encoded without the encapsulation keys), generated in {:.1} s ({:.1} s CPU); setup {:.1} s, DFT diagonals {:.0} MiB",
         boot.rotations().len(),
         key_bytes as f64 / (1u64 << 30) as f64,
+        keys.galois
+            .values()
+            .chain(keys.relin.iter())
+            .filter(|k| k.storage() == hetal_core::rlwe::KeyStorage::Seeded)
+            .count(),
+        wire_bytes as f64 / (1u64 << 30) as f64,
         t_keys.as_secs_f64(),
+        c_keys,
         t_setup.as_secs_f64(),
         boot.plaintext_bytes() as f64 / (1u64 << 20) as f64
     );
@@ -142,27 +184,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let coeffs = ctx
         .encoder()
         .encode_coeffs(&vals, slots, params.default_scale())?;
-    let mut em_err = None;
+    let mut errs = Vec::new();
+    let q0 = params.q()[0] as f64;
     let (t, c) = (Instant::now(), cpu_time());
     let mut last = (0.0, 0.0);
     let mut stages = Vec::new();
     let out = boot.bootstrap_traced(&ev, &ct, &mut |stage, cts| {
-        if trace_err && stage == Stage::EvalMod {
-            let mut worst = 0.0f64;
+        if trace_err && stage != Stage::SlotToCoeff {
+            // After CoeffToSlot the slots hold y = (D m + q0 I) / (q0 K) for an integer I
+            // recovered by rounding; after EvalMod, m. Errors in message units.
+            let (d, q0k) = (params.default_scale(), q0 * boot.k());
+            let (mut worst, mut worst_im) = (0.0f64, 0.0f64);
             for (h, part) in cts.iter().enumerate() {
                 let got = ctx.decrypt_decode(&sk, part).expect("decrypt");
                 let mut want: Vec<Complex> = (0..slots)
-                    .map(|k| Complex::from_real(coeffs[h * slots + k] / params.default_scale()))
+                    .map(|k| Complex::from_real(coeffs[h * slots + k] / d))
                     .collect();
                 bit_reverse(&mut want);
-                let e = got
-                    .iter()
-                    .zip(&want)
-                    .map(|(a, b)| (a.re - b.re).abs())
-                    .fold(0.0, f64::max);
-                worst = worst.max(e);
+                for (a, b) in got.iter().zip(&want) {
+                    let e = if stage == Stage::EvalMod {
+                        a.re - b.re
+                    } else {
+                        let i = ((a.re * q0k - d * b.re) / q0).round();
+                        (a.re - (d * b.re + q0 * i) / q0k) * q0k / d
+                    };
+                    worst = worst.max(e.abs());
+                    // Imaginary noise, in the same units.
+                    let f = if stage == Stage::EvalMod {
+                        1.0
+                    } else {
+                        q0k / d
+                    };
+                    worst_im = worst_im.max((a.im * f).abs());
+                }
             }
-            em_err = Some(-worst.log2());
+            errs.push(format!(
+                "{stage:?} {:.2} (imaginary part {:.2})",
+                -worst.log2(),
+                -worst_im.log2()
+            ));
         }
         let now = (t.elapsed().as_secs_f64(), cpu_time() - c);
         stages.push(format!(
@@ -190,10 +250,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         boot.failure_log2(params.n())
     );
     println!("stages: {}", stages.join(", "));
-    if let Some(e) = em_err {
-        println!("precision after EvalMod (message coefficients): {e:.2} bits");
+    if trace_err {
+        println!(
+            "precision (bits, message coefficients) after: {}",
+            errs.join(", ")
+        );
     }
     println!("op counts: {:?}", ev.counts());
     assert_eq!(out.level(), boot.output_level());
+    // The cost of a seeded key: one CoeffToSlot rotation at the top level with the key
+    // as held, then with its `a` parts expanded (CPU time, best of 3).
+    let r = boot.rotations()[0];
+    let g = ctx.rotation_element(r);
+    let top = ctx.encrypt_sk(
+        &sk,
+        &ctx.encode(&vals, slots, params.max_level(), params.default_scale())?,
+        &mut rng,
+    )?;
+    let time_rotate = |ev: &Evaluator<'_>| -> Result<f64, Box<dyn std::error::Error>> {
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let c = cpu_time();
+            ev.rotate(&top, r)?;
+            best = best.min(cpu_time() - c);
+        }
+        Ok(best)
+    };
+    let held = time_rotate(&ev)?;
+    let mut one = hetal_core::ckks::EvaluationKeys::default();
+    let mut key = keys.galois[&g].clone();
+    key.set_storage(ctx.ring(), hetal_core::rlwe::KeyStorage::Expanded)
+        .map_err(hetal_core::ckks::CkksError::from)?;
+    one.galois.insert(g, key);
+    let expanded = time_rotate(&Evaluator::new(&ctx, &one))?;
+    println!(
+        "rotate by {r} at level {}: {:.1} ms CPU with the key {:?}, {:.1} ms expanded",
+        params.max_level(),
+        held * 1e3,
+        keys.galois[&g].storage(),
+        expanded * 1e3
+    );
     Ok(())
 }

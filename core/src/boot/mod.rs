@@ -39,7 +39,9 @@ use rand_core::CryptoRng;
 
 use crate::ckks::complex::Complex;
 use crate::ckks::encoder::galois_element_for_conjugation;
-use crate::ckks::{Ciphertext, CkksContext, CkksError, EvaluationKeys, Evaluator, Params};
+use crate::ckks::{
+    Ciphertext, CkksContext, CkksError, EvaluationKeys, Evaluator, KeySpec, Params, StoragePolicy,
+};
 use crate::rlwe::SecretKey;
 use crate::slots::CiphertextBootstrapper;
 
@@ -73,10 +75,11 @@ pub struct BootParams {
     pub precompute: bool,
     /// The same for SlotToCoeff (0.8 GiB at N = 2^16; its levels are cheap to encode at).
     pub precompute_stc: bool,
-    /// Bits by which the raised ciphertext's data is scaled up (an exact integer multiple)
-    /// before CoeffToSlot, so that the fixed key-switching noise of its rotations is small
-    /// next to the data.
-    pub raise_bits: f64,
+    /// Bits by which the raised ciphertext's data is scaled up (an exact integer multiple,
+    /// applied before ModRaise switches back to the main secret), so that the fixed
+    /// key-switching noise of that switch and of CoeffToSlot's rotations is small next to
+    /// the data. At most `62 - log2(q0)`.
+    pub raise_bits: u32,
 }
 
 impl BootParams {
@@ -95,7 +98,7 @@ impl BootParams {
             arcsine: true,
             precompute: true,
             precompute_stc: true,
-            raise_bits: 12.0,
+            raise_bits: 12,
         }
     }
 
@@ -192,14 +195,18 @@ impl Bootstrapper {
             cts_m.push(DiagMatrix::blocks(Some(&a), Some(&a), Some(&c), Some(&c)));
         }
         let mut cts = Vec::new();
-        let mut s_cur = s0 * libm::exp2(bp.raise_bits);
+        let mut s_cur = s0 * libm::exp2(bp.raise_bits as f64);
+        // The lifted data comes down to EvalMod's input scale evenly over the levels: one
+        // level shedding it all would encode its diagonals at a small scale, and their
+        // rounding would be CoeffToSlot's largest error.
+        let shed = libm::pow(s_y / s_cur, 1.0 / cts_m.len() as f64);
         for (j, m) in cts_m.iter().enumerate() {
             let l = top - j;
             let ql = q[l] as f64;
             let pt = if j + 1 == cts_m.len() {
                 s_y * ql / s_cur
             } else {
-                ql
+                ql * shed
             };
             s_cur = s_cur * pt / ql;
             cts.push(EncodedTransform::new(ctx, m, l, pt, bp.precompute)?);
@@ -296,8 +303,59 @@ impl Bootstrapper {
         set
     }
 
+    /// The level EvalMod starts at (CoeffToSlot's output): the highest level of the
+    /// conjugation and relinearization keys.
+    fn evalmod_level(&self) -> usize {
+        self.cts.last().map_or(self.top, |t| t.level() - 1)
+    }
+
+    /// Every key bootstrapping needs, each at the highest level it is used at: SubSum
+    /// rotations at the top, each CoeffToSlot / SlotToCoeff matrix's rotations at its
+    /// input level (a rotation both use gets the higher), conjugation and
+    /// relinearization at EvalMod's input level; plus the application's `extra`
+    /// rotations, conjugation and relinearization up to `extra_level`. Keys for levels
+    /// above EvalMod's input keep only their seed (see [`Self::key_spec_with`]): those
+    /// are the DFT rotations, each used once or twice per bootstrap (SlotToCoeff uses
+    /// the same offsets as CoeffToSlot, so their keys sit at CoeffToSlot's levels),
+    /// while relinearization, used ~40 times in EvalMod, stays expanded.
+    pub fn key_spec(&self, ctx: &CkksContext, extra: &[isize], extra_level: usize) -> KeySpec {
+        let policy = StoragePolicy::SeededFrom(self.evalmod_level() + 1);
+        self.key_spec_with(ctx, extra, extra_level, policy)
+    }
+
+    /// [`Self::key_spec`] with another storage policy.
+    pub fn key_spec_with(
+        &self,
+        ctx: &CkksContext,
+        extra: &[isize],
+        extra_level: usize,
+        policy: StoragePolicy,
+    ) -> KeySpec {
+        let mut spec = KeySpec {
+            policy,
+            ..KeySpec::default()
+        };
+        spec.add_rotations(ctx, &self.sub_sum, self.top);
+        for t in self.cts.iter().chain(&self.stc) {
+            for d in t.plan().rotations() {
+                spec.add_galois(ctx.rotation_element(d as isize), t.level());
+            }
+        }
+        let conj = galois_element_for_conjugation(ctx.params().n());
+        let em = self.evalmod_level();
+        spec.add_galois(conj, em.max(extra_level));
+        spec.add_relin(em.max(extra_level));
+        spec.add_rotations(ctx, extra, extra_level);
+        spec
+    }
+
     /// Client side: relinearization, conjugation and every bootstrapping rotation key,
-    /// plus `extra` rotations for the application.
+    /// plus `extra` rotations for the application, which may use them (and
+    /// relinearization and conjugation) up to the bootstrap's output level
+    /// ([`Self::key_spec`] with `extra_level` = [`CiphertextBootstrapper::output_level`]).
+    /// A key used above its level is an error ([`CkksError::KeyLevel`]), never a wrong
+    /// result; `ctx.gen_keys(sk, &boot.key_spec(ctx, extra, level), rng)` makes keys
+    /// for higher application levels.
     pub fn gen_evaluation_keys<R: CryptoRng + ?Sized>(
         &self,
         ctx: &CkksContext,
@@ -305,9 +363,7 @@ impl Bootstrapper {
         extra: &[isize],
         rng: &mut R,
     ) -> Result<EvaluationKeys, CkksError> {
-        let mut rots = self.rotations();
-        rots.extend_from_slice(extra);
-        ctx.gen_evaluation_keys(sk, &rots, true, rng)
+        ctx.gen_keys(sk, &self.key_spec(ctx, extra, self.out_level), rng)
     }
 
     /// Bytes held by the precomputed DFT plaintexts.
@@ -322,17 +378,17 @@ impl Bootstrapper {
     /// Steps 1-3: ModRaise, SubSum, CoeffToSlot. Returns the ciphertext(s) holding `y`.
     fn to_slots(&self, ev: &Evaluator<'_>, ct: &Ciphertext) -> Result<Vec<Ciphertext>, CkksError> {
         let ctx = ev.context();
-        let raised = encaps::mod_raise(ctx, &self.keys, ct, self.top)?;
-        // Lift the data scale by 2^raise_bits (an exact integer multiple): the rotations of
-        // SubSum and CoeffToSlot add a fixed key-switching noise, which would otherwise sit
-        // at the raised polynomial's own scale (~q0 K) and, through EvalMod's q0 / scale
-        // and SlotToCoeff's sqrt(N), cost ~N^1.5 in precision.
-        let mut x = evalmod::mul_int_f64(ev, &raised, libm::exp2(self.bp.raise_bits))?;
+        // The data is lifted by 2^raise_bits (an exact integer multiple) before the switch
+        // back to the main secret: that switch and the rotations of SubSum and CoeffToSlot
+        // add a fixed key-switching noise, which would otherwise sit at the raised
+        // polynomial's own scale (~q0 K) and, through EvalMod's q0 / scale and
+        // SlotToCoeff's sqrt(N), cost ~N^1.5 in precision.
+        let mut x = encaps::mod_raise_lifted(ctx, &self.keys, ct, self.top, self.bp.raise_bits)?;
         for &r in &self.sub_sum {
             let rx = ev.rotate(&x, r)?;
             x = ev.add(&x, &rx)?;
         }
-        x.scale = self.s0 * libm::exp2(self.bp.raise_bits);
+        x.scale = self.s0 * libm::exp2(self.bp.raise_bits as f64);
         for t in &self.cts {
             x = t.apply(ev, &x)?;
         }

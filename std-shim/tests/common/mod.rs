@@ -2,6 +2,7 @@
 //! weights follow a known schedule, so early stopping and the kept model can be
 //! checked exactly.
 #![allow(dead_code)] // each test binary uses part of it
+pub mod train;
 use std::sync::Arc;
 
 use hetal::keys::encrypt_matrix;
