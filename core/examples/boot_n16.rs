@@ -117,21 +117,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let boot = Bootstrapper::new(&ctx, bp.clone(), &sk, &mut rng)?;
     let t_setup = t.elapsed();
+    // BOOT_KEYS=expanded keeps every key's `a` parts in memory (default: the
+    // bootstrapper's policy, DFT rotation keys seeded).
+    let mut spec = boot.key_spec(&ctx, &[], boot.output_level());
+    if std::env::var("BOOT_KEYS").as_deref() == Ok("expanded") {
+        spec.policy = hetal_core::ckks::StoragePolicy::AllExpanded;
+    }
     let t = Instant::now();
-    let keys = boot.gen_evaluation_keys(&ctx, &sk, &[], &mut rng)?;
+    let c = cpu_time();
+    let keys = ctx.gen_keys(&sk, &spec, &mut rng)?;
     let t_keys = t.elapsed();
-    let key_bytes: usize = keys
+    let c_keys = cpu_time() - c;
+    let key_bytes = keys.byte_size() + boot.encapsulation_keys().byte_size();
+    // What the codec sends: the b parts and a seed per key (not encoded here, which
+    // would hold a second copy and inflate the peak memory this example reports).
+    let wire_bytes: usize = keys
         .galois
         .values()
         .chain(keys.relin.iter())
-        .map(|k| {
-            k.b.iter()
-                .chain(&k.a)
-                .map(|p| p.data().len() * 8)
-                .sum::<usize>()
-        })
-        .sum::<usize>()
-        + boot.encapsulation_keys().byte_size();
+        .map(|k| k.b().iter().map(|p| p.data().len() * 8).sum::<usize>() + 36)
+        .sum();
+    let mut by_level = std::collections::BTreeMap::<usize, usize>::new();
+    for k in keys.galois.values().chain(keys.relin.iter()) {
+        *by_level.entry(k.level()).or_default() += 1;
+    }
+    println!("key levels (level: count): {by_level:?}");
     println!(
         "levels: CtS {} + EvalMod {} + StC {} = {}; K = {:.2} (h = {}), failure <= 2^{:.1}",
         bp.cts_levels,
@@ -143,10 +153,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         boot.failure_log2(params.n())
     );
     println!(
-        "keys: {} rotations + conjugation + relin + 2 encapsulation, {:.2} GiB (a parts expanded), generated in {:.1} s; setup {:.1} s, DFT diagonals {:.0} MiB",
+        "keys: {} rotations + conjugation + relin + 2 encapsulation, {:.2} GiB in memory ({} seeded; {:.2} GiB encoded without the encapsulation keys), generated in {:.1} s ({:.1} s CPU); setup {:.1} s, DFT diagonals {:.0} MiB",
         boot.rotations().len(),
         key_bytes as f64 / (1u64 << 30) as f64,
+        keys.galois
+            .values()
+            .chain(keys.relin.iter())
+            .filter(|k| k.storage() == hetal_core::rlwe::KeyStorage::Seeded)
+            .count(),
+        wire_bytes as f64 / (1u64 << 30) as f64,
         t_keys.as_secs_f64(),
+        c_keys,
         t_setup.as_secs_f64(),
         boot.plaintext_bytes() as f64 / (1u64 << 20) as f64
     );
@@ -241,5 +258,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("op counts: {:?}", ev.counts());
     assert_eq!(out.level(), boot.output_level());
+    // The cost of a seeded key: one CoeffToSlot rotation at the top level with the key
+    // as held, then with its `a` parts expanded (CPU time, best of 3).
+    let r = boot.rotations()[0];
+    let g = ctx.rotation_element(r);
+    let top = ctx.encrypt_sk(
+        &sk,
+        &ctx.encode(&vals, slots, params.max_level(), params.default_scale())?,
+        &mut rng,
+    )?;
+    let time_rotate = |ev: &Evaluator<'_>| -> Result<f64, Box<dyn std::error::Error>> {
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let c = cpu_time();
+            ev.rotate(&top, r)?;
+            best = best.min(cpu_time() - c);
+        }
+        Ok(best)
+    };
+    let held = time_rotate(&ev)?;
+    let mut one = hetal_core::ckks::EvaluationKeys::default();
+    let mut key = keys.galois[&g].clone();
+    key.set_storage(ctx.ring(), hetal_core::rlwe::KeyStorage::Expanded)
+        .map_err(hetal_core::ckks::CkksError::from)?;
+    one.galois.insert(g, key);
+    let expanded = time_rotate(&Evaluator::new(&ctx, &one))?;
+    println!(
+        "rotate by {r} at level {}: {:.1} ms CPU with the key {:?}, {:.1} ms expanded",
+        params.max_level(),
+        held * 1e3,
+        keys.galois[&g].storage(),
+        expanded * 1e3
+    );
     Ok(())
 }

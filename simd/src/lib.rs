@@ -41,6 +41,7 @@
 #![no_std]
 #![deny(missing_docs)]
 
+pub mod chacha;
 mod modulus;
 pub mod scalar;
 mod table;
@@ -402,6 +403,37 @@ impl Kernels {
             "permute: index out of range"
         );
         dispatch!(self, permute(a, perm, out))
+    }
+
+    /// ChaCha keystream (`double_rounds` double rounds, 64-bit block counter and nonce)
+    /// for `out.len() / 256` groups of 16 blocks from block `counter` on, in the
+    /// word-major group order of [`chacha`]. Panics unless `out.len()` is a multiple
+    /// of [`chacha::GROUP_WORDS`]. Same output on every backend.
+    pub fn chacha_groups(
+        &self,
+        key: &[u32; 8],
+        nonce: u64,
+        counter: u64,
+        double_rounds: u32,
+        out: &mut [u32],
+    ) {
+        assert!(
+            out.len().is_multiple_of(chacha::GROUP_WORDS),
+            "chacha_groups: length must be a multiple of 256 words"
+        );
+        match self.backend {
+            #[cfg(all(feature = "avx512", target_arch = "x86_64", target_feature = "sse2"))]
+            // SAFETY: `Kernels` for Avx512 / Avx512Ifma is only built when the CPU has AVX-512F.
+            Backend::Avx512 | Backend::Avx512Ifma => unsafe {
+                chacha::avx512::groups(key, nonce, counter, double_rounds, out)
+            },
+            #[cfg(all(feature = "avx2", target_arch = "x86_64", target_feature = "sse2"))]
+            // SAFETY: `Kernels` for Avx2 is only built when the CPU has AVX2.
+            Backend::Avx2 => unsafe {
+                chacha::avx2::groups(key, nonce, counter, double_rounds, out)
+            },
+            _ => chacha::groups(key, nonce, counter, double_rounds, out),
+        }
     }
 
     /// `out(X) = a(X^g) mod (X^n + 1, q)` in coefficient form; `g` odd.

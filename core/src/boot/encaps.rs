@@ -5,10 +5,13 @@
 //! wide for EvalMod. So the client also draws an ephemeral sparse secret `s'` (Hamming
 //! weight `h`) and two switching keys:
 //!
-//! * `s -> s'`, which only ever acts at level 0, so only its `q0` and `P` limbs are kept
-//!   (the others are zeroed before the key leaves the client): an RLWE sample under the
-//!   sparse `s'` is only exposed modulo `q0 * P`, where a small `h` is still secure;
+//! * `s -> s'`, which only ever acts at level 0, so it is made for level 0: it holds
+//!   only the `q0` and `P` limbs of one digit, so an RLWE sample under the sparse `s'`
+//!   is only exposed modulo `q0 * P`, where a small `h` is still secure;
 //! * `s' -> s` over the whole chain, an RLWE sample under the dense `s`.
+//!
+//! Both keep only their seed for the `a` parts ([`KeyStorage::Seeded`]): each is used
+//! once per bootstrap, so expanding its limbs then costs little.
 //!
 //! Bootstrapping switches the level-0 ciphertext to `s'`, raises it (centred lift of each
 //! coefficient from `q0` to every prime) and switches back to `s`. Under `s'`,
@@ -22,10 +25,10 @@ use alloc::vec::Vec;
 use rand_core::CryptoRng;
 use zeroize::Zeroize;
 
-use crate::ckks::{Ciphertext, CkksContext, CkksError};
+use crate::ckks::{Ciphertext, CkksContext, CkksError, KeyId};
 use crate::math::sampler::ternary_hamming;
 use crate::ring::{Form, RnsPoly};
-use crate::rlwe::{SecretKey, SwitchingKey};
+use crate::rlwe::{KeyStorage, SecretKey, SwitchingKey};
 
 /// `ln E[exp(l U)]` for `U` uniform on `[-1/2, 1/2]`: `ln(sinh(l/2) / (l/2))`.
 fn log_mgf_uniform(l: f64) -> f64 {
@@ -113,15 +116,10 @@ impl EncapsulationKeys {
         let sparse = SecretKey::from_coeffs(ring, coeffs.clone());
         coeffs.zeroize();
         let sparse = sparse?;
-        let mut to_sparse = SwitchingKey::generate(ring, ctx.switcher(), &sparse, sk.ntt(), rng)?;
-        let n = ring.n();
-        let qc = ring.q_count();
-        // Keep only the q0 and P limbs of every digit: the rest would expose an RLWE
-        // sample under the sparse secret modulo the whole chain.
-        for part in to_sparse.b.iter_mut().chain(to_sparse.a.iter_mut()) {
-            part.data_mut()[n..qc * n].fill(0);
-        }
-        let to_dense = SwitchingKey::generate(ring, ctx.switcher(), sk, sparse.ntt(), rng)?;
+        let (sw, top) = (ctx.switcher(), ctx.params().max_level());
+        let seeded = KeyStorage::Seeded;
+        let to_sparse = SwitchingKey::generate(ring, sw, &sparse, sk.ntt(), 0, seeded, rng)?;
+        let to_dense = SwitchingKey::generate(ring, sw, sk, sparse.ntt(), top, seeded, rng)?;
         Ok(Self {
             to_sparse,
             to_dense,
@@ -129,17 +127,9 @@ impl EncapsulationKeys {
         })
     }
 
-    /// Size in bytes of the two keys as held in memory (`b` and `a` parts).
+    /// Size in bytes of the two keys as held in memory.
     pub fn byte_size(&self) -> usize {
-        [&self.to_sparse, &self.to_dense]
-            .iter()
-            .map(|k| {
-                k.b.iter()
-                    .chain(&k.a)
-                    .map(|p| p.data().len() * 8)
-                    .sum::<usize>()
-            })
-            .sum()
+        self.to_sparse.byte_size() + self.to_dense.byte_size()
     }
 }
 
@@ -179,7 +169,9 @@ pub fn mod_raise_lifted(
     c1.drop_q_limbs(c1.q_limbs() - 1)?;
     // s -> s' at level 0.
     c1.to_coeff(ring)?;
-    let (d0, d1) = sw.switch(ring, &c1, &keys.to_sparse)?;
+    let (d0, d1) = sw
+        .switch(ring, &c1, &keys.to_sparse)
+        .map_err(CkksError::with_key(KeyId::Encapsulation))?;
     c0.add_assign(ring, &d0)?;
     let mut c1 = d1;
     c0.to_coeff(ring)?;
@@ -205,7 +197,9 @@ pub fn mod_raise_lifted(
     let mut r0 = lift(&c0)?;
     let r1 = lift(&c1)?;
     // s' -> s over the raised chain.
-    let (e0, e1) = sw.switch(ring, &r1, &keys.to_dense)?;
+    let (e0, e1) = sw
+        .switch(ring, &r1, &keys.to_dense)
+        .map_err(CkksError::with_key(KeyId::Encapsulation))?;
     r0.to_ntt(ring)?;
     r0.add_assign(ring, &e0)?;
     debug_assert_eq!(e1.form(), Form::Ntt);

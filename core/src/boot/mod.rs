@@ -39,7 +39,9 @@ use rand_core::CryptoRng;
 
 use crate::ckks::complex::Complex;
 use crate::ckks::encoder::galois_element_for_conjugation;
-use crate::ckks::{Ciphertext, CkksContext, CkksError, EvaluationKeys, Evaluator, Params};
+use crate::ckks::{
+    Ciphertext, CkksContext, CkksError, EvaluationKeys, Evaluator, KeySpec, Params, StoragePolicy,
+};
 use crate::rlwe::SecretKey;
 use crate::slots::CiphertextBootstrapper;
 
@@ -301,8 +303,59 @@ impl Bootstrapper {
         set
     }
 
+    /// The level EvalMod starts at (CoeffToSlot's output): the highest level of the
+    /// conjugation and relinearization keys.
+    fn evalmod_level(&self) -> usize {
+        self.cts.last().map_or(self.top, |t| t.level() - 1)
+    }
+
+    /// Every key bootstrapping needs, each at the highest level it is used at: SubSum
+    /// rotations at the top, each CoeffToSlot / SlotToCoeff matrix's rotations at its
+    /// input level (a rotation both use gets the higher), conjugation and
+    /// relinearization at EvalMod's input level; plus the application's `extra`
+    /// rotations, conjugation and relinearization up to `extra_level`. Keys for levels
+    /// above EvalMod's input keep only their seed (see [`Self::key_spec_with`]): those
+    /// are the DFT rotations, each used once or twice per bootstrap (SlotToCoeff uses
+    /// the same offsets as CoeffToSlot, so their keys sit at CoeffToSlot's levels),
+    /// while relinearization, used ~40 times in EvalMod, stays expanded.
+    pub fn key_spec(&self, ctx: &CkksContext, extra: &[isize], extra_level: usize) -> KeySpec {
+        let policy = StoragePolicy::SeededFrom(self.evalmod_level() + 1);
+        self.key_spec_with(ctx, extra, extra_level, policy)
+    }
+
+    /// [`Self::key_spec`] with another storage policy.
+    pub fn key_spec_with(
+        &self,
+        ctx: &CkksContext,
+        extra: &[isize],
+        extra_level: usize,
+        policy: StoragePolicy,
+    ) -> KeySpec {
+        let mut spec = KeySpec {
+            policy,
+            ..KeySpec::default()
+        };
+        spec.add_rotations(ctx, &self.sub_sum, self.top);
+        for t in self.cts.iter().chain(&self.stc) {
+            for d in t.plan().rotations() {
+                spec.add_galois(ctx.rotation_element(d as isize), t.level());
+            }
+        }
+        let conj = galois_element_for_conjugation(ctx.params().n());
+        let em = self.evalmod_level();
+        spec.add_galois(conj, em.max(extra_level));
+        spec.add_relin(em.max(extra_level));
+        spec.add_rotations(ctx, extra, extra_level);
+        spec
+    }
+
     /// Client side: relinearization, conjugation and every bootstrapping rotation key,
-    /// plus `extra` rotations for the application.
+    /// plus `extra` rotations for the application, which may use them (and
+    /// relinearization and conjugation) up to the bootstrap's output level
+    /// ([`Self::key_spec`] with `extra_level` = [`CiphertextBootstrapper::output_level`]).
+    /// A key used above its level is an error ([`CkksError::KeyLevel`]), never a wrong
+    /// result; `ctx.gen_keys(sk, &boot.key_spec(ctx, extra, level), rng)` makes keys
+    /// for higher application levels.
     pub fn gen_evaluation_keys<R: CryptoRng + ?Sized>(
         &self,
         ctx: &CkksContext,
@@ -310,9 +363,7 @@ impl Bootstrapper {
         extra: &[isize],
         rng: &mut R,
     ) -> Result<EvaluationKeys, CkksError> {
-        let mut rots = self.rotations();
-        rots.extend_from_slice(extra);
-        ctx.gen_evaluation_keys(sk, &rots, true, rng)
+        ctx.gen_keys(sk, &self.key_spec(ctx, extra, self.out_level), rng)
     }
 
     /// Bytes held by the precomputed DFT plaintexts.

@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::complex::Complex;
 use super::encoder::galois_element_for_conjugation;
-use super::scheme::{Ciphertext, CkksContext, CkksError, EvaluationKeys, Plaintext};
+use super::scheme::{Ciphertext, CkksContext, CkksError, EvaluationKeys, KeyId, Plaintext};
 use crate::ring::{Form, RnsPoly};
 use crate::rlwe::SwitchingKey;
 
@@ -473,7 +473,11 @@ impl<'a> Evaluator<'a> {
         let ring = self.ctx.ring();
         // NTT form: the key switch needs it for the digits' own limbs anyway.
         self.counts.bump(Op::KeySwitch);
-        let (e0, e1) = self.ctx.switcher().switch(ring, &t.d2, self.relin_key()?)?;
+        let (e0, e1) = self
+            .ctx
+            .switcher()
+            .switch(ring, &t.d2, self.relin_key()?)
+            .map_err(CkksError::with_key(KeyId::Relin))?;
         let (mut d0, mut d1) = (t.d0, t.d1);
         d0.add_assign(ring, &e0)?;
         d1.add_assign(ring, &e1)?;
@@ -558,7 +562,11 @@ impl<'a> Evaluator<'a> {
         let key = self.galois_key(g)?;
         let c0 = a.c0.automorphism(ring, g)?;
         let c1 = a.c1.automorphism(ring, g)?;
-        let (mut d0, d1) = self.ctx.switcher().switch(ring, &c1, key)?;
+        let (mut d0, d1) = self
+            .ctx
+            .switcher()
+            .switch(ring, &c1, key)
+            .map_err(CkksError::with_key(KeyId::Galois(g)))?;
         d0.add_assign(ring, &c0)?;
         Ok(Ciphertext {
             c0: d0,
@@ -603,7 +611,11 @@ impl<'a> Evaluator<'a> {
                 self.counts.bump(Op::RotateHoisted);
                 self.counts.bump(Op::KeySwitch);
                 let perm = ring.ntt_permutation(g)?;
-                let (mut d0, d1) = self.ctx.switcher().apply(ring, &dec, key, Some(&perm))?;
+                let (mut d0, d1) = self
+                    .ctx
+                    .switcher()
+                    .apply(ring, &dec, key, Some(&perm))
+                    .map_err(CkksError::with_key(KeyId::Galois(g)))?;
                 d0.add_assign(ring, &a.c0.automorphism(ring, g)?)?;
                 Ok(Ciphertext {
                     c0: d0,

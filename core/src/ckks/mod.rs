@@ -13,4 +13,6 @@ pub mod security;
 
 pub use evaluator::{Evaluator, OpCounts};
 pub use params::{Params, ParamsError};
-pub use scheme::{Ciphertext, CkksContext, CkksError, EvaluationKeys, Plaintext};
+pub use scheme::{
+    Ciphertext, CkksContext, CkksError, EvaluationKeys, KeyId, KeySpec, Plaintext, StoragePolicy,
+};

@@ -18,7 +18,7 @@ use super::security::SecretDistribution;
 use crate::math::RnsBasis;
 use crate::math::sampler::{ternary_hamming, ternary_uniform};
 use crate::ring::{Form, RingContext, RingError, RnsPoly, galois_element};
-use crate::rlwe::{KeySwitcher, PublicKey, RlweError, SecretKey, SwitchingKey};
+use crate::rlwe::{KeyStorage, KeySwitcher, PublicKey, RlweError, SecretKey, SwitchingKey};
 
 /// Errors of the CKKS layer.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +51,51 @@ pub enum CkksError {
     MissingGaloisKey(usize),
     /// The secret distribution cannot be used for a key.
     UnsupportedSecret,
+    /// A key made for levels up to `key_level` needed at `level`: the key lacks the
+    /// limbs for it (generate it for a higher level; see [`KeySpec`]).
+    KeyLevel {
+        /// Which key.
+        key: KeyId,
+        /// The key's highest level.
+        key_level: usize,
+        /// The level it was needed at.
+        level: usize,
+    },
+}
+
+/// Names an evaluation key in errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyId {
+    /// The relinearization key.
+    Relin,
+    /// The Galois key of this element (a rotation or conjugation).
+    Galois(usize),
+    /// A bootstrapping encapsulation key.
+    Encapsulation,
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Relin => write!(f, "relinearization key"),
+            Self::Galois(g) => write!(f, "Galois key {g}"),
+            Self::Encapsulation => write!(f, "encapsulation key"),
+        }
+    }
+}
+
+impl CkksError {
+    /// The error of a key switch with `key`: a level error names the key.
+    pub(crate) fn with_key(key: KeyId) -> impl Fn(RlweError) -> CkksError {
+        move |e| match e {
+            RlweError::KeyLevel { key_level, level } => CkksError::KeyLevel {
+                key,
+                key_level,
+                level,
+            },
+            other => CkksError::Rlwe(other),
+        }
+    }
 }
 
 impl From<RlweError> for CkksError {
@@ -95,6 +140,14 @@ impl fmt::Display for CkksError {
             Self::MissingRelinKey => write!(f, "no relinearization key"),
             Self::MissingGaloisKey(g) => write!(f, "no key for Galois element {g}"),
             Self::UnsupportedSecret => write!(f, "secret distribution not supported for keys"),
+            Self::KeyLevel {
+                key,
+                key_level,
+                level,
+            } => write!(
+                f,
+                "{key} was made for levels up to {key_level}, needed at level {level}"
+            ),
         }
     }
 }
@@ -248,30 +301,53 @@ impl CkksContext {
         Ok(PublicKey::generate(&self.ring, sk, rng)?)
     }
 
-    /// The relinearization key (`s^2 -> s`).
+    /// The relinearization key (`s^2 -> s`), full level, expanded.
     pub fn gen_relin_key<R: CryptoRng + ?Sized>(
         &self,
         sk: &SecretKey,
         rng: &mut R,
     ) -> Result<SwitchingKey, CkksError> {
-        let mut s2 = sk.ntt().clone();
-        s2.mul_assign(&self.ring, sk.ntt())?;
-        let key = SwitchingKey::generate(&self.ring, &self.switcher, sk, &s2, rng);
-        zeroize::Zeroize::zeroize(s2.data_mut());
-        Ok(key?)
+        self.gen_relin_key_at(sk, self.params.max_level(), KeyStorage::Expanded, rng)
     }
 
-    /// The key for the automorphism `X -> X^g` (`sigma_g(s) -> s`).
+    /// The relinearization key for ciphertexts up to `level`.
+    pub fn gen_relin_key_at<R: CryptoRng + ?Sized>(
+        &self,
+        sk: &SecretKey,
+        level: usize,
+        storage: KeyStorage,
+        rng: &mut R,
+    ) -> Result<SwitchingKey, CkksError> {
+        let mut s2 = sk.ntt().clone();
+        s2.mul_assign(&self.ring, sk.ntt())?;
+        let key = SwitchingKey::generate(&self.ring, &self.switcher, sk, &s2, level, storage, rng);
+        zeroize::Zeroize::zeroize(s2.data_mut());
+        key.map_err(CkksError::with_key(KeyId::Relin))
+    }
+
+    /// The key for the automorphism `X -> X^g` (`sigma_g(s) -> s`), full level, expanded.
     pub fn gen_galois_key<R: CryptoRng + ?Sized>(
         &self,
         sk: &SecretKey,
         g: usize,
         rng: &mut R,
     ) -> Result<SwitchingKey, CkksError> {
+        self.gen_galois_key_at(sk, g, self.params.max_level(), KeyStorage::Expanded, rng)
+    }
+
+    /// The key for `X -> X^g` for ciphertexts up to `level`.
+    pub fn gen_galois_key_at<R: CryptoRng + ?Sized>(
+        &self,
+        sk: &SecretKey,
+        g: usize,
+        level: usize,
+        storage: KeyStorage,
+        rng: &mut R,
+    ) -> Result<SwitchingKey, CkksError> {
         let mut sg = sk.ntt().automorphism(&self.ring, g)?;
-        let key = SwitchingKey::generate(&self.ring, &self.switcher, sk, &sg, rng);
+        let key = SwitchingKey::generate(&self.ring, &self.switcher, sk, &sg, level, storage, rng);
         zeroize::Zeroize::zeroize(sg.data_mut());
-        Ok(key?)
+        key.map_err(CkksError::with_key(KeyId::Galois(g)))
     }
 
     /// The Galois element rotating the slots left by `steps`.
@@ -279,7 +355,8 @@ impl CkksContext {
         galois_element(self.params.n(), steps)
     }
 
-    /// Relinearization key plus keys for each rotation step and, if asked, conjugation.
+    /// Relinearization key plus keys for each rotation step and, if asked, conjugation,
+    /// all for every level and expanded ([`Self::gen_keys`] makes smaller keys).
     pub fn gen_evaluation_keys<R: CryptoRng + ?Sized>(
         &self,
         sk: &SecretKey,
@@ -287,22 +364,49 @@ impl CkksContext {
         conjugation: bool,
         rng: &mut R,
     ) -> Result<EvaluationKeys, CkksError> {
-        let mut keys = EvaluationKeys {
-            relin: Some(self.gen_relin_key(sk, rng)?),
-            galois: BTreeMap::new(),
+        let top = self.params.max_level();
+        let mut spec = KeySpec {
+            relin: Some(top),
+            ..KeySpec::default()
         };
-        let mut elements: Vec<usize> = rotations
-            .iter()
-            .map(|&k| self.rotation_element(k))
-            .collect();
+        spec.add_rotations(self, rotations, top);
         if conjugation {
-            elements.push(galois_element_for_conjugation(self.params.n()));
+            spec.add_galois(galois_element_for_conjugation(self.params.n()), top);
         }
-        for g in elements {
-            if g != 1 && !keys.galois.contains_key(&g) {
-                let key = self.gen_galois_key(sk, g, rng)?;
-                keys.galois.insert(g, key);
-            }
+        self.gen_keys(sk, &spec, rng)
+    }
+
+    /// The keys `spec` lists, each restricted to its level and stored as its policy says.
+    ///
+    /// ```
+    /// use hetal_core::ckks::{CkksContext, KeySpec, Params, StoragePolicy};
+    /// use hetal_core::rlwe::KeyStorage;
+    /// use rand_chacha::ChaCha20Rng;
+    /// use rand_core::SeedableRng;
+    /// let ctx = CkksContext::new(Params::insecure_n12()).unwrap();
+    /// let mut rng = ChaCha20Rng::from_seed([1; 32]);
+    /// let sk = ctx.gen_secret_key(&mut rng).unwrap();
+    /// let mut spec = KeySpec { relin: Some(2), policy: StoragePolicy::AllSeeded, ..KeySpec::default() };
+    /// spec.add_rotations(&ctx, &[1, -1], 1);
+    /// let keys = ctx.gen_keys(&sk, &spec, &mut rng).unwrap();
+    /// assert_eq!(keys.relin.as_ref().unwrap().level(), 2);
+    /// assert_eq!(keys.galois[&ctx.rotation_element(1)].level(), 1);
+    /// assert_eq!(keys.relin.as_ref().unwrap().storage(), KeyStorage::Seeded);
+    /// assert!(keys.matches(&spec));
+    /// ```
+    pub fn gen_keys<R: CryptoRng + ?Sized>(
+        &self,
+        sk: &SecretKey,
+        spec: &KeySpec,
+        rng: &mut R,
+    ) -> Result<EvaluationKeys, CkksError> {
+        let mut keys = EvaluationKeys::default();
+        if let Some(l) = spec.relin {
+            keys.relin = Some(self.gen_relin_key_at(sk, l, spec.policy.storage(l), rng)?);
+        }
+        for (&g, &l) in &spec.galois {
+            let key = self.gen_galois_key_at(sk, g, l, spec.policy.storage(l), rng)?;
+            keys.galois.insert(g, key);
         }
         Ok(keys)
     }
@@ -431,4 +535,95 @@ pub struct EvaluationKeys {
     pub relin: Option<SwitchingKey>,
     /// Galois keys by Galois element.
     pub galois: BTreeMap<usize, SwitchingKey>,
+}
+
+impl EvaluationKeys {
+    /// Bytes held in memory by all the keys.
+    pub fn byte_size(&self) -> usize {
+        self.relin
+            .iter()
+            .chain(self.galois.values())
+            .map(SwitchingKey::byte_size)
+            .sum()
+    }
+
+    /// Whether these are exactly the keys of `spec`: the same relinearization level,
+    /// the same Galois elements, each at its level (what a server checks against the
+    /// list the computation needs: nothing missing, nothing more).
+    pub fn matches(&self, spec: &KeySpec) -> bool {
+        self.relin.as_ref().map(SwitchingKey::level) == spec.relin
+            && self.galois.len() == spec.galois.len()
+            && self
+                .galois
+                .iter()
+                .zip(&spec.galois)
+                .all(|((g, k), (h, l))| g == h && k.level() == *l)
+    }
+
+    /// Expands or drops the `a` parts of every key.
+    pub fn set_storage(&mut self, ctx: &CkksContext, storage: KeyStorage) -> Result<(), CkksError> {
+        for k in self.relin.iter_mut().chain(self.galois.values_mut()) {
+            k.set_storage(ctx.ring(), storage)?;
+        }
+        Ok(())
+    }
+}
+
+/// Which keys of a level-`l` ciphertext's switching keep only their seed in memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StoragePolicy {
+    /// Every key expanded (fastest switching, twice the memory).
+    #[default]
+    AllExpanded,
+    /// Every key seeded (half the memory; each switch expands its `a` limbs).
+    AllSeeded,
+    /// Keys for levels at or above this one seeded, the others expanded.
+    SeededFrom(usize),
+}
+
+impl StoragePolicy {
+    /// The storage of a key for levels up to `level`.
+    pub fn storage(self, level: usize) -> KeyStorage {
+        match self {
+            Self::AllExpanded => KeyStorage::Expanded,
+            Self::AllSeeded => KeyStorage::Seeded,
+            Self::SeededFrom(l) if level >= l => KeyStorage::Seeded,
+            Self::SeededFrom(_) => KeyStorage::Expanded,
+        }
+    }
+}
+
+/// The evaluation keys a computation needs, each with the highest level it is used at
+/// (a key for level `l` holds only `q_0 .. q_l`, `P` and the digits covering them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeySpec {
+    /// Level of the relinearization key (`None`: no key).
+    pub relin: Option<usize>,
+    /// Galois element -> level.
+    pub galois: BTreeMap<usize, usize>,
+    /// Which keys keep only their seed.
+    pub policy: StoragePolicy,
+}
+
+impl KeySpec {
+    /// Needs the key of Galois element `g` up to `level` (the higher level wins when
+    /// it is already listed; the identity needs no key).
+    pub fn add_galois(&mut self, g: usize, level: usize) {
+        if g != 1 {
+            let e = self.galois.entry(g).or_insert(level);
+            *e = (*e).max(level);
+        }
+    }
+
+    /// Needs rotations by `steps` up to `level`.
+    pub fn add_rotations(&mut self, ctx: &CkksContext, steps: &[isize], level: usize) {
+        for &s in steps {
+            self.add_galois(ctx.rotation_element(s), level);
+        }
+    }
+
+    /// Needs relinearization up to `level`.
+    pub fn add_relin(&mut self, level: usize) {
+        self.relin = Some(self.relin.map_or(level, |l| l.max(level)));
+    }
 }

@@ -8,7 +8,10 @@
 //! its prime, scales and slot counts are validated, and trailing bytes are an error.
 //!
 //! Polynomials are written as their NTT-form residues, limb-major, one `u64` each.
-//! Switching keys are written as their `b` parts and the seed of their `a` parts.
+//! Switching keys are written as the seed of their `a` parts, the storage the sender
+//! chose ([`KeyStorage`]), their level and digit count, and their `b` parts over that
+//! level's limbs only (version 2; version 1 had full-level keys and another `a`
+//! expansion).
 
 mod error;
 mod frame;
@@ -32,12 +35,12 @@ use crate::ckks::security::SecretDistribution;
 use crate::ckks::{Ciphertext, CkksContext, EvaluationKeys, Params};
 use crate::math::seed::{SEED_LEN, Seed};
 use crate::ring::{Form, RnsPoly};
-use crate::rlwe::{PublicKey, SwitchingKey};
+use crate::rlwe::{KeyStorage, PublicKey, SwitchingKey};
 
 /// File magic.
 pub const MAGIC: [u8; 4] = *b"HETL";
 /// Current format version.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 
 /// What an encoded object is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -333,31 +336,46 @@ pub fn decode_public_key(ctx: &CkksContext, bytes: &[u8]) -> Result<PublicKey, C
 }
 
 fn write_switching_key_body(out: &mut Vec<u8>, key: &SwitchingKey) {
-    out.extend_from_slice(&key.seed);
-    key.b.iter().for_each(|b| write_poly(out, b));
+    out.extend_from_slice(key.seed());
+    out.push(match key.storage() {
+        KeyStorage::Expanded => 0,
+        KeyStorage::Seeded => 1,
+    });
+    out.extend_from_slice(&(key.level() as u16).to_le_bytes());
+    out.push(key.dnum() as u8);
+    key.b().iter().for_each(|b| write_poly(out, b));
 }
 
+/// Reads a switching key: seed, storage (how the receiver should hold it), level, digit
+/// count (must be the one of that level), then the `b` parts over that level's limbs.
 fn read_switching_key_body(
     r: &mut Reader<'_>,
     ctx: &CkksContext,
 ) -> Result<SwitchingKey, CodecError> {
     let ring = ctx.ring();
-    let (qc, pc) = (ring.q_count(), ring.p_count());
     let seed: Seed = r
         .bytes(SEED_LEN)?
         .try_into()
         .map_err(|_| CodecError::Truncated)?;
-    let dnum = ctx.switcher().dnum();
-    let mut b = Vec::with_capacity(dnum);
-    let mut a = Vec::with_capacity(dnum);
-    for j in 0..dnum {
-        b.push(read_poly(r, ctx, qc, pc)?);
-        a.push(
-            RnsPoly::from_seed(ring, &seed, j as u64, qc, pc, Form::Ntt)
-                .map_err(|_| CodecError::InvalidValue("seed"))?,
-        );
+    let storage = match r.u8()? {
+        0 => KeyStorage::Expanded,
+        1 => KeyStorage::Seeded,
+        _ => return Err(CodecError::InvalidValue("key storage")),
+    };
+    let level = usize::from(r.u16()?);
+    if level > ctx.params().max_level() {
+        return Err(CodecError::InvalidValue("key level"));
     }
-    Ok(SwitchingKey { b, a, seed })
+    let digits = usize::from(r.u8()?);
+    if digits != (level + 1).div_ceil(ctx.switcher().alpha()) {
+        return Err(CodecError::InvalidValue("key digit count"));
+    }
+    let mut b = Vec::with_capacity(digits);
+    for _ in 0..digits {
+        b.push(read_poly(r, ctx, level + 1, ring.p_count())?);
+    }
+    SwitchingKey::from_parts(ring, ctx.switcher(), b, seed, storage)
+        .map_err(|_| CodecError::InvalidValue("switching key"))
 }
 
 /// Encodes a switching key (its `b` parts and the seed of its `a` parts).

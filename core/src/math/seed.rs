@@ -15,6 +15,26 @@
 //! (usually the NTT form directly, saving a transform). A prefix of the basis expands to
 //! the same limbs as the full basis.
 //!
+//! # Key limbs
+//!
+//! The `a` parts of switching keys use [`expand_key_limb`] instead, so that any one limb
+//! of any one digit can be expanded on its own, during the key switch that needs it
+//! (keys are then held as `b` and the seed only). Also part of the wire format, never
+//! to change:
+//!
+//! 1. the keystream is ChaCha12 (6 double rounds; Bernstein's layout with a 64-bit
+//!    block counter from 0 and a 64-bit nonce) keyed by the seed (eight little-endian
+//!    32-bit words) with nonce [`key_limb_stream`]`(digit, limb)`, `limb` the index of
+//!    the prime in the context (Q primes, then P primes);
+//! 2. its blocks are taken in groups of 16 (counters `16 g .. 16 g + 16`), each group
+//!    read word-major (word `i` of each of the 16 blocks, then word `i + 1`; see
+//!    `hetal_simd::chacha`), and consecutive pairs of words form `v = lo | hi << 32`;
+//! 3. `v & (2^bits(q) - 1)` is kept when below `q`, otherwise dropped; the kept values
+//!    are the limb's coefficients in order.
+//!
+//! ChaCha12 keeps a wide margin over the best known attacks (7 rounds) and costs about
+//! 0.2 ms per 2^16-coefficient limb with AVX-512, below the inner product it feeds.
+//!
 //! ```
 //! use hetal_core::math::{Modulus, seed::expand_uniform};
 //! let moduli = [Modulus::new(12289).unwrap(), Modulus::new(65537).unwrap()];
@@ -29,6 +49,8 @@
 
 use super::sampler::fill_uniform_rns;
 use super::{MathError, Modulus};
+use hetal_simd::Kernels;
+use hetal_simd::chacha::GROUP_WORDS;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -50,4 +72,60 @@ pub fn expand_uniform(
     let mut rng = ChaCha20Rng::from_seed(*seed);
     rng.set_stream(stream);
     fill_uniform_rns(&mut rng, moduli, out)
+}
+
+/// Double rounds of the key-limb keystream (ChaCha12).
+pub const KEY_DOUBLE_ROUNDS: u32 = 6;
+
+/// The nonce of limb `limb` (index in the context: Q primes then P primes) of digit
+/// `digit` of a switching key's `a` part.
+pub fn key_limb_stream(digit: usize, limb: usize) -> u64 {
+    ((digit as u64) << 32) | limb as u64
+}
+
+/// The 256-bit ChaCha key of a seed.
+fn key_words(seed: &Seed) -> [u32; 8] {
+    let mut k = [0u32; 8];
+    for (w, c) in k.iter_mut().zip(seed.chunks_exact(4)) {
+        *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+    }
+    k
+}
+
+/// Expands one key limb uniform modulo `q` from `(seed, stream)` as the module docs
+/// specify (the values denote NTT-form residues).
+///
+/// ```
+/// use hetal_core::math::{Modulus, seed::{expand_key_limb, key_limb_stream}};
+/// let k = hetal_simd::Kernels::best();
+/// let q = Modulus::new(12289).unwrap();
+/// let (mut a, mut b) = (vec![0u64; 64], vec![0u64; 64]);
+/// expand_key_limb(&k, &[3; 32], key_limb_stream(1, 2), &q, &mut a);
+/// expand_key_limb(&k, &[3; 32], key_limb_stream(1, 2), &q, &mut b);
+/// assert_eq!(a, b);
+/// assert!(a.iter().all(|&x| x < 12289));
+/// expand_key_limb(&k, &[3; 32], key_limb_stream(2, 1), &q, &mut b);
+/// assert_ne!(a, b);
+/// ```
+pub fn expand_key_limb(k: &Kernels, seed: &Seed, stream: u64, q: &Modulus, out: &mut [u64]) {
+    let key = key_words(seed);
+    let qv = q.value();
+    let mask = u64::MAX >> (qv - 1).leading_zeros().min(63);
+    // Four groups (4 KB) per kernel call: long enough for the SIMD code, small enough
+    // to stay in L1 next to the limb being written.
+    let mut buf = [0u32; 4 * GROUP_WORDS];
+    let (len, mut filled, mut counter) = (out.len(), 0usize, 0u64);
+    while filled < len {
+        k.chacha_groups(&key, stream, counter, KEY_DOUBLE_ROUNDS, &mut buf);
+        counter += 4 * 16;
+        for w in buf.chunks_exact(2) {
+            if filled == len {
+                break;
+            }
+            let v = (u64::from(w[0]) | (u64::from(w[1]) << 32)) & mask;
+            // Branch-free: a rejected value is overwritten by the next draw.
+            out[filled] = v;
+            filled += usize::from(v < qv);
+        }
+    }
 }

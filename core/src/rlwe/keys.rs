@@ -5,7 +5,7 @@ use zeroize::Zeroize;
 
 use super::{KeySwitcher, RlweError};
 use crate::math::sampler::DiscreteGaussian;
-use crate::math::seed::Seed;
+use crate::math::seed::{Seed, expand_key_limb, key_limb_stream};
 use crate::ring::{Form, RingContext, RnsPoly};
 
 /// The secret key `s` (small coefficients), kept in NTT form over every prime of the
@@ -109,54 +109,230 @@ impl PublicKey {
     }
 }
 
-/// A hybrid key-switching key from `s'` to `s`: one `(b_j, a_j)` per digit over `Q * P`
-/// in NTT form. The `a_j` are expanded from `seed` (stream `j`), so the key can be sent
-/// as `b` and the seed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How a [`SwitchingKey`] holds its uniform `a` parts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum KeyStorage {
+    /// `a` expanded in memory: twice the bytes, no work at use.
+    #[default]
+    Expanded,
+    /// Only the seed: each `a` limb is expanded when the inner product reaches it
+    /// (ChaCha12, ~0.2 ms per 2^16-coefficient limb with AVX-512), halving the key.
+    Seeded,
+}
+
+/// A hybrid key-switching key from `s'` to `s`, usable for ciphertexts up to its
+/// [`level`](Self::level): one `(b_j, a_j)` per digit covering `q_0 .. q_level`, each over
+/// `q_0 .. q_level` and all of `P`, in NTT form. A key for level `l` is the full-level key
+/// restricted to those limbs and digits (the ModUp of a level-`l` ciphertext never
+/// reaches the others), so low-level keys are much smaller.
+///
+/// The `a_j` come from `seed` limb by limb ([`crate::math::seed::expand_key_limb`]); they
+/// are kept expanded or not according to the key's [`KeyStorage`], and are never sent.
+#[derive(Clone, Debug)]
 pub struct SwitchingKey {
     /// `b_j = -a_j s + e_j + P g_j s'`.
-    pub b: Vec<RnsPoly>,
-    /// Uniform `a_j`.
-    pub a: Vec<RnsPoly>,
+    b: Vec<RnsPoly>,
+    /// The expanded `a_j` ([`KeyStorage::Expanded`] only).
+    a: Option<Vec<RnsPoly>>,
     /// The seed the `a_j` come from.
-    pub seed: Seed,
+    seed: Seed,
+}
+
+/// Two keys are equal when they hold the same `b` and seed (their `a` follow from the
+/// seed), whatever their storage.
+impl PartialEq for SwitchingKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.seed == other.seed && self.b == other.b
+    }
+}
+impl Eq for SwitchingKey {}
+
+/// Digit `j`'s `a` over the limbs of a `q_limbs`-level key, expanded from `seed`.
+fn expand_a(
+    ctx: &RingContext,
+    seed: &Seed,
+    j: usize,
+    q_limbs: usize,
+) -> Result<RnsPoly, RlweError> {
+    let mut a = RnsPoly::zero(ctx, q_limbs, ctx.p_count(), Form::Ntt)?;
+    let n = ctx.n();
+    for (i, limb) in a.data_mut().chunks_exact_mut(n).enumerate() {
+        let g = ctx.limb_index(q_limbs, i);
+        expand_key_limb(
+            ctx.kernels(),
+            seed,
+            key_limb_stream(j, g),
+            &ctx.moduli()[g],
+            limb,
+        );
+    }
+    Ok(a)
 }
 
 impl SwitchingKey {
-    /// Generates the key switching `s_from` (NTT form over all of `Q * P`) to `sk`.
+    /// Generates the key switching `s_from` (NTT form over all of `Q * P`) to `sk`, for
+    /// ciphertexts at levels up to `level` (at most the top level).
     pub fn generate<R: CryptoRng + ?Sized>(
         ctx: &RingContext,
         switcher: &KeySwitcher,
         sk: &SecretKey,
         s_from: &RnsPoly,
+        level: usize,
+        storage: KeyStorage,
         rng: &mut R,
     ) -> Result<Self, RlweError> {
+        let (qc, pc, n) = (ctx.q_count(), ctx.p_count(), ctx.n());
+        if level >= qc {
+            return Err(RlweError::KeyLevel {
+                key_level: qc - 1,
+                level,
+            });
+        }
         let mut seed = Seed::default();
         rng.fill_bytes(&mut seed);
-        let (qc, pc, n) = (ctx.q_count(), ctx.p_count(), ctx.n());
+        let ql = level + 1;
+        let digits = ql.div_ceil(switcher.alpha());
         let k = ctx.kernels();
-        let mut b = Vec::with_capacity(switcher.dnum());
-        let mut a = Vec::with_capacity(switcher.dnum());
-        for j in 0..switcher.dnum() {
-            let aj = RnsPoly::from_seed(ctx, &seed, j as u64, qc, pc, Form::Ntt)?;
-            let e = error_poly(ctx, rng, qc, pc)?;
+        let mut b = Vec::with_capacity(digits);
+        let mut a = Vec::with_capacity(digits);
+        let mut tmp = alloc::vec![0u64; n];
+        for j in 0..digits {
+            let aj = expand_a(ctx, &seed, j, ql)?;
+            let e = error_poly(ctx, rng, ql, pc)?;
             let mut bj = minus_a_s_plus_e(ctx, &aj, sk.ntt(), &e);
-            let mut tmp = alloc::vec![0u64; n];
-            for i in switcher.digit_range(j, qc) {
+            for i in switcher.digit_range(j, ql) {
                 let m = ctx.moduli()[i];
                 tmp.copy_from_slice(&s_from.data()[i * n..(i + 1) * n]);
                 k.mul_scalar_assign(&mut tmp, &m.shoup(switcher.p_mod_q(i)), m.value());
                 k.add_assign(bj.limb_mut(i), &tmp, m.value());
             }
-            tmp.zeroize();
             b.push(bj);
-            a.push(aj);
+            if storage == KeyStorage::Expanded {
+                a.push(aj);
+            }
         }
+        tmp.zeroize();
+        let a = (storage == KeyStorage::Expanded).then_some(a);
         Ok(Self { b, a, seed })
+    }
+
+    /// A key from its `b` parts and seed (as decoded), checked against the context: one
+    /// `b_j` per digit of its level, each over `q_0 .. q_level` and all of `P`, NTT form.
+    pub fn from_parts(
+        ctx: &RingContext,
+        switcher: &KeySwitcher,
+        b: Vec<RnsPoly>,
+        seed: Seed,
+        storage: KeyStorage,
+    ) -> Result<Self, RlweError> {
+        let first = b.first().ok_or(RlweError::KeyShapeMismatch)?;
+        let ql = first.q_limbs();
+        if ql == 0
+            || ql > ctx.q_count()
+            || b.len() != ql.div_ceil(switcher.alpha())
+            || b.iter().any(|p| {
+                p.q_limbs() != ql
+                    || p.p_limbs() != ctx.p_count()
+                    || p.n() != ctx.n()
+                    || p.form() != Form::Ntt
+            })
+        {
+            return Err(RlweError::KeyShapeMismatch);
+        }
+        let mut key = Self { b, a: None, seed };
+        key.set_storage(ctx, storage)?;
+        Ok(key)
+    }
+
+    /// Expands or drops the `a` parts.
+    pub fn set_storage(&mut self, ctx: &RingContext, storage: KeyStorage) -> Result<(), RlweError> {
+        match storage {
+            KeyStorage::Seeded => self.a = None,
+            KeyStorage::Expanded if self.a.is_none() => {
+                let ql = self.b[0].q_limbs();
+                self.a = Some(
+                    (0..self.b.len())
+                        .map(|j| expand_a(ctx, &self.seed, j, ql))
+                        .collect::<Result<_, _>>()?,
+                );
+            }
+            KeyStorage::Expanded => {}
+        }
+        Ok(())
+    }
+
+    /// How the `a` parts are held.
+    pub fn storage(&self) -> KeyStorage {
+        if self.a.is_some() {
+            KeyStorage::Expanded
+        } else {
+            KeyStorage::Seeded
+        }
     }
 
     /// Number of digits.
     pub fn dnum(&self) -> usize {
         self.b.len()
+    }
+
+    /// The highest ciphertext level this key switches.
+    pub fn level(&self) -> usize {
+        self.b[0].q_limbs() - 1
+    }
+
+    /// The `b_j` parts.
+    pub fn b(&self) -> &[RnsPoly] {
+        &self.b
+    }
+
+    /// The seed of the `a_j` parts.
+    pub fn seed(&self) -> &Seed {
+        &self.seed
+    }
+
+    /// Bytes held in memory (`b`, and `a` when expanded).
+    pub fn byte_size(&self) -> usize {
+        let words: usize = self.b.iter().map(|p| p.data().len()).sum();
+        let factor = if self.a.is_some() { 2 } else { 1 };
+        factor * words * 8 + self.seed.len()
+    }
+
+    /// Position in this key's polynomials of the context's limb `g` (Q primes, then P).
+    fn local_limb(&self, ctx: &RingContext, g: usize) -> usize {
+        let qc = ctx.q_count();
+        if g < qc {
+            g
+        } else {
+            self.b[0].q_limbs() + (g - qc)
+        }
+    }
+
+    /// Limb `g` (context index) of `b_j`. The caller checked the key's level.
+    pub(crate) fn b_limb(&self, ctx: &RingContext, j: usize, g: usize) -> &[u64] {
+        self.b[j].limb(self.local_limb(ctx, g))
+    }
+
+    /// Limb `g` (context index) of `a_j`: borrowed when expanded, otherwise expanded
+    /// from the seed into `buf` (`n` words).
+    pub(crate) fn a_limb<'s>(
+        &'s self,
+        ctx: &RingContext,
+        j: usize,
+        g: usize,
+        buf: &'s mut [u64],
+    ) -> &'s [u64] {
+        match &self.a {
+            Some(a) => a[j].limb(self.local_limb(ctx, g)),
+            None => {
+                expand_key_limb(
+                    ctx.kernels(),
+                    &self.seed,
+                    key_limb_stream(j, g),
+                    &ctx.moduli()[g],
+                    buf,
+                );
+                buf
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@ use core::ops::Range;
 
 use hetal_simd::ShoupConst;
 
-use super::{RlweError, SwitchingKey};
+use super::{KeyStorage, RlweError, SwitchingKey};
 use crate::math::{BaseConverter, Modulus};
 use crate::ring::{Form, RingContext, RnsPoly};
 
@@ -256,7 +256,9 @@ impl KeySwitcher {
         buf
     }
 
-    /// Inner product of limb `t` of every digit with the key: `(out0, out1)`.
+    /// Inner product of limb `t` of every digit with the key: `(out0, out1)`. `bufs` holds
+    /// `digits` buffers for the digit limbs, then (seeded keys) `digits` for the key's
+    /// `a` limbs, expanded here while the limb is in cache.
     #[allow(clippy::too_many_arguments)]
     fn inner_limb(
         &self,
@@ -271,26 +273,34 @@ impl KeySwitcher {
         out1: &mut [u64],
     ) {
         let g = ctx.limb_index(l, t);
-        let mut d: [&[u64]; 16] = [&[]; 16];
-        let mut kb: [&[u64]; 16] = [&[]; 16];
-        let mut ka: [&[u64]; 16] = [&[]; 16];
         let m = ctx.moduli()[g];
+        let (dbufs, abufs) = bufs.split_at_mut(digits);
+        let mut abufs = abufs.iter_mut();
+        let mut a_limb = |j: usize| -> &[u64] {
+            match abufs.next() {
+                Some(buf) => key.a_limb(ctx, j, g, buf),
+                None => key.a_limb(ctx, j, g, &mut []),
+            }
+        };
         if digits > 16 {
-            let ds: Vec<&[u64]> = bufs
+            let ds: Vec<&[u64]> = dbufs
                 .iter_mut()
                 .enumerate()
                 .map(|(j, b)| self.digit_limb(ctx, src, l, j, t, b))
                 .collect();
-            let kb: Vec<&[u64]> = key.b[..digits].iter().map(|p| p.limb(g)).collect();
-            let ka: Vec<&[u64]> = key.a[..digits].iter().map(|p| p.limb(g)).collect();
+            let kb: Vec<&[u64]> = (0..digits).map(|j| key.b_limb(ctx, j, g)).collect();
+            let ka: Vec<&[u64]> = (0..digits).map(&mut a_limb).collect();
             return ctx
                 .kernels()
                 .dot_product2(out0, out1, &ds, &kb, &ka, m.consts());
         }
-        for (j, b) in bufs.iter_mut().enumerate().take(digits) {
+        let mut d: [&[u64]; 16] = [&[]; 16];
+        let mut kb: [&[u64]; 16] = [&[]; 16];
+        let mut ka: [&[u64]; 16] = [&[]; 16];
+        for (j, b) in dbufs.iter_mut().enumerate() {
             d[j] = self.digit_limb(ctx, src, l, j, t, b);
-            kb[j] = key.b[j].limb(g);
-            ka[j] = key.a[j].limb(g);
+            kb[j] = key.b_limb(ctx, j, g);
+            ka[j] = a_limb(j);
         }
         ctx.kernels().dot_product2(
             out0,
@@ -341,16 +351,25 @@ impl KeySwitcher {
     ) -> Result<(RnsPoly, RnsPoly), RlweError> {
         let (pc, n, qc) = (ctx.p_count(), ctx.n(), ctx.q_count());
         let digits = l.div_ceil(self.alpha);
-        if key.dnum() < digits
-            || key.a.len() < digits
-            || key.b[0].q_limbs() != qc
-            || key.b[0].p_limbs() != pc
-        {
+        // A key restricted to lower levels lacks the limbs and digits this switch needs:
+        // refuse rather than compute with missing terms.
+        if key.level() + 1 < l {
+            return Err(RlweError::KeyLevel {
+                key_level: key.level(),
+                level: l - 1,
+            });
+        }
+        if key.dnum() < digits || key.b()[0].p_limbs() != pc || key.b()[0].n() != n {
             return Err(RlweError::KeyShapeMismatch);
         }
         let k = ctx.kernels();
         let exec = ctx.executor();
-        let job_bufs = || -> Vec<Vec<u64>> { (0..digits).map(|_| self.take(n)).collect() };
+        // Seeded keys also need a buffer per digit for their expanded `a` limbs.
+        let per_job = match key.storage() {
+            KeyStorage::Expanded => digits,
+            KeyStorage::Seeded => 2 * digits,
+        };
+        let job_bufs = || -> Vec<Vec<u64>> { (0..per_job).map(|_| self.take(n)).collect() };
         let give_all = |bufs: Vec<Vec<u64>>| bufs.into_iter().for_each(|b| self.give(b));
 
         // 1. P limbs of both inner products, back to coefficient form; then the ModDown
@@ -448,9 +467,6 @@ impl KeySwitcher {
         key: &SwitchingKey,
         perm: Option<&[u32]>,
     ) -> Result<(RnsPoly, RnsPoly), RlweError> {
-        if key.dnum() < dec.digits.len() {
-            return Err(RlweError::KeyShapeMismatch);
-        }
         self.key_switch(ctx, &Source::Stored { dec, perm }, dec.q_limbs, key)
     }
 

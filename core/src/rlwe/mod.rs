@@ -15,7 +15,7 @@
 mod keys;
 mod keyswitch;
 
-pub use keys::{PublicKey, SecretKey, SwitchingKey};
+pub use keys::{KeyStorage, PublicKey, SecretKey, SwitchingKey};
 pub(crate) use keys::{error_poly as error_poly_full, minus_a_s_plus_e as minus_a_s_plus_e_pub};
 
 /// Gaussian error over `q_limbs` Q limbs, NTT form.
@@ -45,6 +45,14 @@ pub enum RlweError {
     BadDnum(usize),
     /// The secret key's coefficients are not ternary or have the wrong length.
     BadSecret,
+    /// A switching key made for levels up to `key_level` used at `level` (or asked
+    /// for above the top level).
+    KeyLevel {
+        /// The key's highest level.
+        key_level: usize,
+        /// The level it was needed at.
+        level: usize,
+    },
 }
 
 impl From<RingError> for RlweError {
@@ -66,6 +74,10 @@ impl fmt::Display for RlweError {
             Self::Math(e) => write!(f, "math: {e:?}"),
             Self::KeyShapeMismatch => write!(f, "switching key does not match the context"),
             Self::BadDnum(d) => write!(f, "dnum {d} is zero or above the number of Q primes"),
+            Self::KeyLevel { key_level, level } => write!(
+                f,
+                "switching key made for levels up to {key_level} used at level {level}"
+            ),
             Self::BadSecret => write!(
                 f,
                 "secret key coefficients must be N values in {{-1, 0, 1}}"
