@@ -198,7 +198,8 @@ fn cpu_time() -> Duration {
 }
 
 /// One timed run of `f`: (CPU time, wall time, result). On a shared machine
-/// the CPU time is the meaningful figure for one thread.
+/// the CPU time is the meaningful figure for one thread; with two threads it
+/// sums both, so the table shows the wall time then.
 fn once<T>(f: impl FnOnce() -> T) -> (Duration, T) {
     let (c, t) = (cpu_time(), Instant::now());
     let out = f();
@@ -208,7 +209,13 @@ fn once<T>(f: impl FnOnce() -> T) -> (Duration, T) {
         cpu.as_secs_f64(),
         wall.as_secs_f64()
     );
-    (cpu, out)
+    let threads = THREADS.with(|t| t.get());
+    (if threads > 1 { wall } else { cpu }, out)
+}
+
+std::thread_local! {
+    /// Threads of the product being timed (for [`once`]).
+    static THREADS: std::cell::Cell<usize> = const { std::cell::Cell::new(1) };
 }
 
 /// Jin et al. `A B^T`: `c` sums of `b` products (one relinearization per sum).
@@ -301,17 +308,18 @@ fn oneshot() {
         .unwrap_or_default();
     println!(
         "CPU: {cpu}; N16 preset, inputs at level {}",
-        Params::n16().max_level()
+        Params::n16().max_compute_level()
     );
     println!(
         "| shape | threads | abt diag | abt colmajor | abt jin | atb diag | atb rowmajor | atb jin (extrapolated) | atb diag_folded |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    println!("(CPU seconds of the process per product)");
+    println!("(seconds per product: CPU time of the process at one thread, wall time at more)");
     for shape in shapes() {
         let (a, b, c) = shape;
         let unit = UnitShape::new(a, (1 << 15) / a).expect("unit");
         for t in threads() {
+            THREADS.with(|c| c.set(t));
             let mut cells = vec![String::from("-"); 7];
             if method_on("diag") {
                 let mut plan = RotationPlan::abt(unit, c, AbtOutput::Tiled);

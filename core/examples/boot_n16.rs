@@ -40,6 +40,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok("insecure_N13") => Params::insecure_boot_n13(),
         _ => Params::boot_n16(),
     };
+    // BOOT_Q0_BITS=b: the same chain with the base prime replaced by the largest NTT prime
+    // below 2^b (the q0 / scale trade-off).
+    let params = match std::env::var("BOOT_Q0_BITS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    {
+        Some(b) => {
+            let (q, p) = (params.q(), params.p());
+            let others: Vec<u64> = q[1..].iter().chain(p).copied().collect();
+            let q0 = hetal_core::math::primes::ntt_primes(b, params.n(), 1, &others)
+                .map_err(|e| format!("{e:?}"))?[0];
+            let mut q = q.to_vec();
+            q[0] = q0;
+            Params::new(
+                params.log_n(),
+                q,
+                p.to_vec(),
+                params.dnum(),
+                params.default_scale().log2().round() as u32,
+                params.secret(),
+            )
+            .map_err(|e| format!("{e:?}"))?
+        }
+        None => params,
+    };
     let log2 = |q: &u64| (*q as f64).log2();
     println!(
         "params {}: N = 2^{}, log Q = {:.1}, log P = {:.1}, log QP = {:.1} (bound {:?}), dnum {}",
@@ -159,27 +184,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let coeffs = ctx
         .encoder()
         .encode_coeffs(&vals, slots, params.default_scale())?;
-    let mut em_err = None;
+    let mut errs = Vec::new();
+    let q0 = params.q()[0] as f64;
     let (t, c) = (Instant::now(), cpu_time());
     let mut last = (0.0, 0.0);
     let mut stages = Vec::new();
     let out = boot.bootstrap_traced(&ev, &ct, &mut |stage, cts| {
-        if trace_err && stage == Stage::EvalMod {
-            let mut worst = 0.0f64;
+        if trace_err && stage != Stage::SlotToCoeff {
+            // After CoeffToSlot the slots hold y = (D m + q0 I) / (q0 K) for an integer I
+            // recovered by rounding; after EvalMod, m. Errors in message units.
+            let (d, q0k) = (params.default_scale(), q0 * boot.k());
+            let (mut worst, mut worst_im) = (0.0f64, 0.0f64);
             for (h, part) in cts.iter().enumerate() {
                 let got = ctx.decrypt_decode(&sk, part).expect("decrypt");
                 let mut want: Vec<Complex> = (0..slots)
-                    .map(|k| Complex::from_real(coeffs[h * slots + k] / params.default_scale()))
+                    .map(|k| Complex::from_real(coeffs[h * slots + k] / d))
                     .collect();
                 bit_reverse(&mut want);
-                let e = got
-                    .iter()
-                    .zip(&want)
-                    .map(|(a, b)| (a.re - b.re).abs())
-                    .fold(0.0, f64::max);
-                worst = worst.max(e);
+                for (a, b) in got.iter().zip(&want) {
+                    let e = if stage == Stage::EvalMod {
+                        a.re - b.re
+                    } else {
+                        let i = ((a.re * q0k - d * b.re) / q0).round();
+                        (a.re - (d * b.re + q0 * i) / q0k) * q0k / d
+                    };
+                    worst = worst.max(e.abs());
+                    // Imaginary noise, in the same units.
+                    let f = if stage == Stage::EvalMod {
+                        1.0
+                    } else {
+                        q0k / d
+                    };
+                    worst_im = worst_im.max((a.im * f).abs());
+                }
             }
-            em_err = Some(-worst.log2());
+            errs.push(format!(
+                "{stage:?} {:.2} (imaginary part {:.2})",
+                -worst.log2(),
+                -worst_im.log2()
+            ));
         }
         let now = (t.elapsed().as_secs_f64(), cpu_time() - c);
         stages.push(format!(
@@ -207,8 +250,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         boot.failure_log2(params.n())
     );
     println!("stages: {}", stages.join(", "));
-    if let Some(e) = em_err {
-        println!("precision after EvalMod (message coefficients): {e:.2} bits");
+    if trace_err {
+        println!(
+            "precision (bits, message coefficients) after: {}",
+            errs.join(", ")
+        );
     }
     println!("op counts: {:?}", ev.counts());
     assert_eq!(out.level(), boot.output_level());

@@ -316,9 +316,9 @@ fn train_encrypted(
         let st = trainer
             .init_state(&batches[0].x)
             .map_err(|e| format!("initial state: {e}"))?;
-        Ok((0u32, 0usize, st, Vec::new(), None))
+        Ok((0u32, 0usize, st, Vec::new(), None, Vec::new()))
     };
-    let (done_epochs, done_steps, mut st, mut decisions, mut best) = match (
+    let (done_epochs, done_steps, mut st, mut decisions, mut best, mut sent) = match (
         &opts.checkpoint,
         opts.resume,
     ) {
@@ -351,6 +351,7 @@ fn train_encrypted(
                 NagState { u, v },
                 c.decisions,
                 best,
+                c.logits,
             )
         }
         _ => fresh()?,
@@ -362,7 +363,8 @@ fn train_encrypted(
                 best: &Option<(
         u32,
         hetal_core::linalg::EncMatrix<hetal_core::ckks::Ciphertext>,
-    )>|
+    )>,
+                sent: &[Vec<EncMatrix>]|
      -> Result<(), String> {
         let Some(path) = &opts.checkpoint else {
             return Ok(());
@@ -378,6 +380,7 @@ fn train_encrypted(
             best: best
                 .as_ref()
                 .map(|(e, w)| (*e, EncMatrix::from_blocks(w.clone()))),
+            logits: sent.to_vec(),
         };
         files::write_atomic(path, &codec::encode_checkpoint(ctx, &c), false).map_err(|e| e.0)
     };
@@ -403,6 +406,20 @@ fn train_encrypted(
             best_epoch,
         })
     };
+    // A reconnecting client sees the validation logits of the finished epochs again
+    // (the same ciphertexts), so its early stopping reaches the same state; its
+    // decisions must be the ones recorded (the last one's stop flag aside: the server
+    // forces it at the epoch cap).
+    for (i, logits) in sent.iter().enumerate() {
+        let epoch = i as u32 + 1;
+        let d = validate(epoch, logits.clone())?;
+        if d.improved != decisions[i].improved || (d.stop && !decisions[i].stop) {
+            return Err(format!(
+                "the client decided {d:?} after epoch {epoch}, {:?} before the restart: not the run of the checkpoint",
+                decisions[i]
+            ));
+        }
+    }
     if let Some(d) = decisions.last()
         && d.stop
     {
@@ -432,7 +449,7 @@ fn train_encrypted(
                 && (i + 1) % k == 0
                 && i + 1 < steps
             {
-                save(epoch - 1, i + 1, &st, &decisions, &best)?;
+                save(epoch - 1, i + 1, &st, &decisions, &best, &sent)?;
             }
         }
         let t = clock.seconds();
@@ -449,6 +466,7 @@ fn train_encrypted(
             epoch,
             time: start.elapsed(),
         });
+        sent.push(logits.clone());
         let d = validate(epoch, logits)?;
         decisions.push(d);
         if d.improved {
@@ -458,7 +476,7 @@ fn train_encrypted(
         if stop {
             decisions.last_mut().expect("pushed").stop = true;
         }
-        save(epoch, 0, &st, &decisions, &best)?;
+        save(epoch, 0, &st, &decisions, &best, &sent)?;
         if stop {
             return finish(&st, best, epoch);
         }

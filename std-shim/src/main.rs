@@ -236,9 +236,13 @@ enum Command {
 
     /// Server side over TCP: wait for clients (`hetal client`) and train on what each one
     /// sends, with early stopping decided by the client each epoch. The server holds
-    /// public material only.
+    /// public material only. With `--checkpoint` it writes an encrypted checkpoint after
+    /// every epoch; after a crash, `--resume` continues that run when the same client
+    /// reconnects (run `hetal client` again): the epochs already done are replayed to it
+    /// from the checkpoint and the run ends with the same model.
     ///
-    /// Example: `hetal serve --listen 127.0.0.1:7878`
+    /// Examples: `hetal serve --listen 127.0.0.1:7878`,
+    /// `hetal serve --checkpoint run.ckpt --resume` (after a crash)
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:7878")]
@@ -258,6 +262,10 @@ enum Command {
         /// Also checkpoint every this many steps inside an epoch.
         #[arg(long)]
         checkpoint_steps: Option<usize>,
+        /// Continue the run of the checkpoint (it must exist and belong to the client's
+        /// data, keys and hyper-parameters).
+        #[arg(long, requires = "checkpoint")]
+        resume: bool,
     },
 
     /// Run the demo on the embedded data set (Fashion-MNIST features, 64-d, 10 classes)
@@ -412,6 +420,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             max_frame_mib,
             checkpoint,
             checkpoint_steps,
+            resume,
         } => commands::serve(
             &commands::ServeArgs {
                 listen,
@@ -421,7 +430,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 server: ServerOptions {
                     checkpoint,
                     checkpoint_steps,
-                    resume: false,
+                    resume,
                 },
             },
             &mut |m| log(m),

@@ -145,6 +145,21 @@ pub fn mod_raise(
     ct: &Ciphertext,
     top_level: usize,
 ) -> Result<Ciphertext, CkksError> {
+    mod_raise_lifted(ctx, keys, ct, top_level, 0)
+}
+
+/// [`mod_raise`] with the raised data multiplied by `2^lift_bits` (exactly, as integers)
+/// before the switch back to the main secret: that switch's fixed rounding noise (~`sqrt(N)`
+/// per coefficient) then sits `lift_bits` below the data instead of at the message's own
+/// scale, where it was the largest error of a bootstrap. `log2(q0) + lift_bits` must stay
+/// below 62. The result decrypts to `2^lift_bits (m + q0 I) + e`.
+pub fn mod_raise_lifted(
+    ctx: &CkksContext,
+    keys: &EncapsulationKeys,
+    ct: &Ciphertext,
+    top_level: usize,
+    lift_bits: u32,
+) -> Result<Ciphertext, CkksError> {
     let ring = ctx.ring();
     let sw = ctx.switcher();
     let n = ring.n();
@@ -162,15 +177,19 @@ pub fn mod_raise(
     c0.to_coeff(ring)?;
     c1.to_coeff(ring)?;
     let q0 = ring.q_moduli()[0].value();
+    if 64 - q0.leading_zeros() + lift_bits > 62 {
+        return Err(CkksError::LevelExhausted);
+    }
     let lift = |p: &RnsPoly| -> Result<RnsPoly, CkksError> {
         let signed: Vec<i64> = p.limb(0)[..n]
             .iter()
             .map(|&v| {
-                if v > q0 / 2 {
+                let c = if v > q0 / 2 {
                     v as i64 - q0 as i64
                 } else {
                     v as i64
-                }
+                };
+                c << lift_bits
             })
             .collect();
         Ok(RnsPoly::from_signed(ring, &signed, top_level + 1, 0)?)

@@ -75,10 +75,11 @@ pub struct BootParams {
     pub precompute: bool,
     /// The same for SlotToCoeff (0.8 GiB at N = 2^16; its levels are cheap to encode at).
     pub precompute_stc: bool,
-    /// Bits by which the raised ciphertext's data is scaled up (an exact integer multiple)
-    /// before CoeffToSlot, so that the fixed key-switching noise of its rotations is small
-    /// next to the data.
-    pub raise_bits: f64,
+    /// Bits by which the raised ciphertext's data is scaled up (an exact integer multiple,
+    /// applied before ModRaise switches back to the main secret), so that the fixed
+    /// key-switching noise of that switch and of CoeffToSlot's rotations is small next to
+    /// the data. At most `62 - log2(q0)`.
+    pub raise_bits: u32,
 }
 
 impl BootParams {
@@ -97,7 +98,7 @@ impl BootParams {
             arcsine: true,
             precompute: true,
             precompute_stc: true,
-            raise_bits: 12.0,
+            raise_bits: 12,
         }
     }
 
@@ -194,14 +195,18 @@ impl Bootstrapper {
             cts_m.push(DiagMatrix::blocks(Some(&a), Some(&a), Some(&c), Some(&c)));
         }
         let mut cts = Vec::new();
-        let mut s_cur = s0 * libm::exp2(bp.raise_bits);
+        let mut s_cur = s0 * libm::exp2(bp.raise_bits as f64);
+        // The lifted data comes down to EvalMod's input scale evenly over the levels: one
+        // level shedding it all would encode its diagonals at a small scale, and their
+        // rounding would be CoeffToSlot's largest error.
+        let shed = libm::pow(s_y / s_cur, 1.0 / cts_m.len() as f64);
         for (j, m) in cts_m.iter().enumerate() {
             let l = top - j;
             let ql = q[l] as f64;
             let pt = if j + 1 == cts_m.len() {
                 s_y * ql / s_cur
             } else {
-                ql
+                ql * shed
             };
             s_cur = s_cur * pt / ql;
             cts.push(EncodedTransform::new(ctx, m, l, pt, bp.precompute)?);
@@ -373,17 +378,17 @@ impl Bootstrapper {
     /// Steps 1-3: ModRaise, SubSum, CoeffToSlot. Returns the ciphertext(s) holding `y`.
     fn to_slots(&self, ev: &Evaluator<'_>, ct: &Ciphertext) -> Result<Vec<Ciphertext>, CkksError> {
         let ctx = ev.context();
-        let raised = encaps::mod_raise(ctx, &self.keys, ct, self.top)?;
-        // Lift the data scale by 2^raise_bits (an exact integer multiple): the rotations of
-        // SubSum and CoeffToSlot add a fixed key-switching noise, which would otherwise sit
-        // at the raised polynomial's own scale (~q0 K) and, through EvalMod's q0 / scale
-        // and SlotToCoeff's sqrt(N), cost ~N^1.5 in precision.
-        let mut x = evalmod::mul_int_f64(ev, &raised, libm::exp2(self.bp.raise_bits))?;
+        // The data is lifted by 2^raise_bits (an exact integer multiple) before the switch
+        // back to the main secret: that switch and the rotations of SubSum and CoeffToSlot
+        // add a fixed key-switching noise, which would otherwise sit at the raised
+        // polynomial's own scale (~q0 K) and, through EvalMod's q0 / scale and
+        // SlotToCoeff's sqrt(N), cost ~N^1.5 in precision.
+        let mut x = encaps::mod_raise_lifted(ctx, &self.keys, ct, self.top, self.bp.raise_bits)?;
         for &r in &self.sub_sum {
             let rx = ev.rotate(&x, r)?;
             x = ev.add(&x, &rx)?;
         }
-        x.scale = self.s0 * libm::exp2(self.bp.raise_bits);
+        x.scale = self.s0 * libm::exp2(self.bp.raise_bits as f64);
         for t in &self.cts {
             x = t.apply(ev, &x)?;
         }

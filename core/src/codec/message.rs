@@ -478,6 +478,11 @@ pub fn encode_checkpoint(ctx: &CkksContext, c: &Checkpoint) -> Vec<u8> {
             write_matrix(&mut out, w);
         }
     }
+    out.extend_from_slice(&(c.logits.len() as u32).to_le_bytes());
+    for l in &c.logits {
+        out.extend_from_slice(&(l.len() as u32).to_le_bytes());
+        l.iter().for_each(|m| write_matrix(&mut out, m));
+    }
     out
 }
 
@@ -527,6 +532,14 @@ pub fn decode_checkpoint(ctx: &CkksContext, bytes: &[u8]) -> Result<Checkpoint, 
         }
         _ => return Err(CodecError::InvalidValue("checkpoint best flag")),
     };
+    let count = r.u32()? as usize;
+    if count != epoch as usize {
+        return Err(CodecError::InvalidValue("checkpoint logits"));
+    }
+    let mut logits = Vec::with_capacity(count);
+    for _ in 0..count {
+        logits.push(read_matrices(&mut r, ctx, 1)?);
+    }
     r.finish()?;
     Ok(Checkpoint {
         run_id,
@@ -537,5 +550,6 @@ pub fn decode_checkpoint(ctx: &CkksContext, bytes: &[u8]) -> Result<Checkpoint, 
         v,
         decisions,
         best,
+        logits,
     })
 }

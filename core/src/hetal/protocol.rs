@@ -495,6 +495,10 @@ pub struct Checkpoint {
     pub decisions: Vec<Decision>,
     /// The weights of the last improved epoch, and that epoch.
     pub best: Option<(u32, EncMatrix)>,
+    /// The validation logits sent after each finished epoch: a resumed server replays
+    /// them to the reconnecting client, whose early stopping then reaches the same state
+    /// (and the same decisions, which the server checks) without a protocol change.
+    pub logits: Vec<Vec<EncMatrix>>,
 }
 
 /// A message arrived that the protocol does not allow at this point.

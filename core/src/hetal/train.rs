@@ -41,7 +41,7 @@ use core::fmt;
 use super::protocol::Decision;
 use crate::linalg::{
     AbtOutput, AtbVariant, BlockLayout, EncMatrix, LinalgError, MatrixOps, RotationPlan, Tiling,
-    UnitShape, cost,
+    UnitShape, cost, pack_capacity, pack_rotations, padded_classes,
 };
 use crate::slots::{Complex, Leveled, OpCounts, SlotError, SlotOps};
 
@@ -257,9 +257,15 @@ impl TrainLayout {
 
     /// The exact rotation offsets a training run needs besides the softmax's
     /// (`diag_abt` for logits and validation, `diag_atb` in both variants, as
-    /// `Auto` picks one by level): what the client generates keys for.
+    /// `Auto` picks one by level, and packing weight blocks for bootstrapping,
+    /// [`pack_rotations`]): what the client generates keys for.
     pub fn rotations(&self) -> Vec<isize> {
         let mut plan = RotationPlan::abt(self.unit, self.classes, AbtOutput::Tiled);
+        plan.extend(&RotationPlan::from_steps(
+            &pack_rotations(self.unit, padded_classes(self.classes)),
+            self.unit.s0 * self.unit.s1,
+            false,
+        ));
         plan.extend(&RotationPlan::atb_folded(
             self.unit,
             self.classes,
@@ -438,7 +444,7 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
                 .map(|b| self.to_scale(b, k / s, b.level() - 1, ev.default_scale()))
                 .collect::<Result<_, _>>()?;
             let blocks = self
-                .refresh(&scaled, &mut rep)
+                .refresh_weight_blocks(&scaled, state_level, &mut rep)
                 .map_err(restage("refresh gradient"))?;
             g = EncMatrix::from_blocks(*g.layout(), blocks)?;
             k = s;
@@ -567,24 +573,49 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         Ok(out)
     }
 
-    /// Bootstraps the pairs `(U_j, V_j)`.
+    /// Bootstraps every `U_j` and `V_j` (see [`Self::refresh_weight_blocks`]).
     fn refresh_state(
         &self,
         st: &mut NagState<E::Value>,
         rep: &mut StepReport,
     ) -> Result<(), TrainError> {
-        let ev = self.ev();
-        let mut us = Vec::with_capacity(st.u.blocks().len());
-        let mut vs = Vec::with_capacity(st.u.blocks().len());
-        for (u, v) in st.u.blocks().iter().zip(st.v.blocks()) {
-            let (u, v) = ev.bootstrap_real_pair(u, v)?;
-            us.push(u);
-            vs.push(v);
-            rep.policy_bootstraps += 1;
-        }
-        st.u = EncMatrix::from_blocks(*st.u.layout(), us)?;
+        let n = st.u.blocks().len();
+        let both: Vec<E::Value> = st.u.blocks().iter().chain(st.v.blocks()).cloned().collect();
+        let mut fresh = self.refresh_weight_blocks(&both, self.abt_depth() + 1, rep)?;
+        let vs = fresh.split_off(n);
+        st.u = EncMatrix::from_blocks(*st.u.layout(), fresh)?;
         st.v = EncMatrix::from_blocks(*st.v.layout(), vs)?;
         Ok(())
+    }
+
+    /// Bootstraps blocks in the weights' layout. Their distinct rows are
+    /// packed `s0 / c'` blocks to a value ([`MatrixOps::pack_rows`]) when that
+    /// takes fewer bootstraps and the result, one level below a bootstrap's
+    /// output, still has `need_after` levels; otherwise two blocks per
+    /// bootstrap ([`Self::refresh`]).
+    fn refresh_weight_blocks(
+        &self,
+        blocks: &[E::Value],
+        need_after: usize,
+        rep: &mut StepReport,
+    ) -> Result<Vec<E::Value>, TrainError> {
+        let ev = self.ev();
+        let period = padded_classes(self.layout.classes);
+        let cap = pack_capacity(self.layout.unit, period);
+        let n = blocks.len();
+        let level = blocks.iter().map(|b| b.level()).min().unwrap_or(0);
+        let packed_boots = n.div_ceil(cap.max(1)).div_ceil(2);
+        let fits = ev.bootstrap_level().is_some_and(|b| b > need_after);
+        if cap < 2 || level == 0 || !fits || packed_boots >= n.div_ceil(2) {
+            return self.refresh(blocks, rep);
+        }
+        let same: Vec<E::Value> = blocks
+            .iter()
+            .map(|b| ev.drop_to_level(b, level))
+            .collect::<Result<_, _>>()?;
+        let packed = self.ops.pack_rows(&same, period)?;
+        let fresh = self.refresh(&packed, rep)?;
+        Ok(self.ops.unpack_rows(&fresh, period, n)?)
     }
 
     /// The weights `W = r (U/r - mu V/r)` (one level), refreshed if `diag_abt`
@@ -608,7 +639,7 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
                 })
                 .collect::<Result<_, TrainError>>()?;
         let w = if level - 1 < self.abt_depth() {
-            self.refresh(&w, &mut StepReport::default())?
+            self.refresh_weight_blocks(&w, self.abt_depth(), &mut StepReport::default())?
         } else {
             w
         };

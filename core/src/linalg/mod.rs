@@ -11,6 +11,8 @@
 //!   row and column sums, with plaintext masks cached per (unit shape, level).
 //! - [`cost`]: closed-form operation counts (ours, and the paper's in [`cost::paper`]).
 //! - [`plan`]: the exact rotation offsets a product needs ([`RotationPlan`]).
+//! - [`MatrixOps::pack_rows`] / [`MatrixOps::unpack_rows`]: many vertically tiled
+//!   blocks in one value, so one bootstrap refreshes them all ([`pack_rotations`]).
 //! - [`baseline`]: the prior methods (Jin et al., Crockett), for comparison only.
 //!
 //! # Example: `A B^T` on the simulator
@@ -44,6 +46,7 @@ pub mod cost;
 pub mod layout;
 mod matrix;
 mod ops;
+mod pack;
 pub mod plan;
 
 use core::fmt;
@@ -53,6 +56,7 @@ pub use atb::AtbVariant;
 pub use layout::{BlockLayout, Tiling, UnitShape, padded_classes};
 pub use matrix::{EncMatrix, decrypt_matrix, encode_matrix, encrypt_matrix};
 pub use ops::MatrixOps;
+pub use pack::{pack_capacity, pack_rotations};
 pub use plan::RotationPlan;
 
 use crate::slots::SlotError;

@@ -30,6 +30,8 @@ pub(crate) enum Mask {
     ColsBelow(usize),
     /// 1 in the columns `col >= limit`.
     ColsFrom(usize),
+    /// 1 in the rows `r < limit` (one chunk of a vertically tiled block).
+    RowsBelow(usize),
     /// `A^T B` output selection for the pair `(k, k + period/2)`: row `r ≡ col + k`
     /// gets `1/2`, `r ≡ col + k + period/2` gets `-i/2` (mod `period`).
     AtbSelect { k: usize, period: usize },
@@ -144,6 +146,7 @@ impl<'e, E: SlotOps> MatrixOps<'e, E> {
                     Mask::Col(k) => (col == k).then_some(Complex::ONE),
                     Mask::ColsBelow(limit) => (col < limit).then_some(Complex::ONE),
                     Mask::ColsFrom(limit) => (col >= limit).then_some(Complex::ONE),
+                    Mask::RowsBelow(limit) => (r < limit).then_some(Complex::ONE),
                     Mask::AtbSelect { k, period } => {
                         let d = (r + period - (col + k) % period) % period;
                         match d {
