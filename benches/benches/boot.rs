@@ -77,6 +77,7 @@ fn oneshot(name: &str, params: &Params, slots: usize) {
         boot.gen_evaluation_keys(&ctx, &sk, &[], &mut rng)
             .expect("keys")
     });
+    // In memory: level-truncated keys, the DFT ones holding only their seed for `a`.
     let key_bytes = keys.byte_size();
     println!(
         "boot/{name}/{label}/keygen: one run {cpu:.2} s CPU, {wall:.2} s wall, {:.2} GiB",
