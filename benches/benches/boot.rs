@@ -77,17 +77,8 @@ fn oneshot(name: &str, params: &Params, slots: usize) {
         boot.gen_evaluation_keys(&ctx, &sk, &[], &mut rng)
             .expect("keys")
     });
-    let key_bytes: usize = keys
-        .galois
-        .values()
-        .chain(keys.relin.iter())
-        .map(|k| {
-            k.b.iter()
-                .chain(&k.a)
-                .map(|p| p.data().len() * 8)
-                .sum::<usize>()
-        })
-        .sum();
+    // In memory: level-truncated keys, the DFT ones holding only their seed for `a`.
+    let key_bytes = keys.byte_size();
     println!(
         "boot/{name}/{label}/keygen: one run {cpu:.2} s CPU, {wall:.2} s wall, {:.2} GiB",
         key_bytes as f64 / (1u64 << 30) as f64

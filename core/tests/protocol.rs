@@ -591,3 +591,59 @@ fn block_layout_matrices_travel_and_convert() {
         CodecError::InvalidValue("ciphertext count of a matrix")
     );
 }
+
+#[test]
+fn checkpoint_round_trips_and_rejects_inconsistent_epochs() {
+    let mut f = fx();
+    let u = matrix(&mut f, &[0.1, 0.2, 0.3, 0.4], 2, 2);
+    let v = matrix(&mut f, &[-0.1, 0.0, 0.5, 0.25], 2, 2);
+    let logits = matrix(&mut f, &[1.0, -1.0], 1, 2);
+    let keep = Decision {
+        improved: true,
+        stop: false,
+    };
+    let c = Checkpoint {
+        run_id: 0x1234_5678_9abc_def0,
+        config: config(),
+        epoch: 2,
+        step: 1,
+        u: u.clone(),
+        v,
+        decisions: vec![
+            keep,
+            Decision {
+                improved: false,
+                stop: false,
+            },
+        ],
+        best: Some((1, u)),
+        logits: vec![vec![logits.clone()], vec![logits]],
+    };
+    let bytes = codec::encode_checkpoint(&f.ctx, &c);
+    assert_eq!(codec::peek_header(&bytes).unwrap().kind, Kind::Checkpoint);
+    assert_eq!(codec::decode_checkpoint(&f.ctx, &bytes).unwrap(), c);
+    for cut in [0, 7, 20, bytes.len() / 2, bytes.len() - 1] {
+        assert!(codec::decode_checkpoint(&f.ctx, &bytes[..cut]).is_err());
+    }
+    // Decisions, logits and the kept epoch must agree with the epoch count.
+    let bad = [
+        Checkpoint {
+            decisions: vec![keep],
+            ..c.clone()
+        },
+        Checkpoint {
+            logits: vec![],
+            ..c.clone()
+        },
+        Checkpoint {
+            best: Some((3, c.u.clone())),
+            ..c.clone()
+        },
+    ];
+    for b in &bad {
+        assert!(matches!(
+            codec::decode_checkpoint(&f.ctx, &codec::encode_checkpoint(&f.ctx, b)),
+            Err(CodecError::InvalidValue(_))
+        ));
+    }
+}

@@ -278,7 +278,8 @@ enum Command {
     /// next to the plaintext reference's, and the time per step and in total.
     /// `--plain` trains the plaintext reference only (seconds).
     ///
-    /// Examples: `hetal demo` (about an hour on 2 cores), `hetal demo --plain --out demo-out`,
+    /// Examples: `hetal demo` (N16: long on 2 cores, each bootstrap takes tens of seconds),
+    /// `hetal demo --plain --out demo-out`,
     /// `hetal demo --train-rows 256 --epochs 3` (a shorter encrypted run)
     Demo {
         /// Train the plaintext reference only.

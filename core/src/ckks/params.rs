@@ -6,7 +6,7 @@
 //!
 //! | preset | N | Q primes (bits) | log Q | P primes (bits) | log P | dnum | scale | levels | secret | log QP / bound |
 //! |---|---|---|---|---|---|---|---|---|---|---|
-//! | `n16` | 2^16 | 1 x 46 + 12 x 42 + 14 x 58 | ~1362 | 6 x 60 | ~360 | 5 | 2^42 | 26 (9 after a bootstrap) | uniform ternary | ~1722 / 1747 |
+//! | `n16` | 2^16 | 1 x 45 + 12 x 42 + 14 x 58 | ~1361 | 6 x 60 | ~360 | 5 | 2^42 | 26 (9 after a bootstrap) | uniform ternary | ~1721 / 1747 |
 //! | `n15` | 2^15 | 1 x 50 + 14 x 40 | ~610 | 5 x 50 | ~250 | 3 | 2^40 | 14 | uniform ternary | ~860 / 881 |
 //! | `n14` | 2^14 | 1 x 50 + 5 x 40 | ~250 | 3 x 50 | ~150 | 2 | 2^40 | 5 | uniform ternary | ~400 / 438 |
 //!
@@ -241,18 +241,21 @@ impl Params {
     }
 
     /// N = 2^16, bootstrappable, 128-bit secure (uniform ternary main secret):
-    /// base prime 46 bits (`q0 / scale = 2^4`: the best precision trade-off between the
-    /// EvalMod noise, amplified by `q0 / scale`, and the message's distance from `q0 I`),
+    /// base prime 45 bits (`q0 / scale = 2^3`: at N = 2^16 bootstrapping's error is the
+    /// key-switching and rescaling noise of CoeffToSlot and EvalMod, which `q0 / scale`
+    /// amplifies: 45 bits give 24.5 bits of precision where 46 gave 23.6; the cost, the
+    /// `sin` nonlinearity on the message's distance from `q0 I`, is still ~2^-37 at 45;
+    /// level-0 values must stay below 4 in magnitude),
     /// 12 primes of 42 bits (9 computation levels, then 3 SlotToCoeff
     /// levels), 14 primes of 58 bits (11 EvalMod levels, then 3 CoeffToSlot levels);
-    /// 6 special primes of 60 bits, dnum 5, scale 2^42. log Q ~ 1362, log P ~ 360,
-    /// log QP ~ 1722 <= 1747. With [`crate::boot::BootParams::full`] a bootstrap leaves
+    /// 6 special primes of 60 bits, dnum 5, scale 2^42. log Q ~ 1361, log P ~ 360,
+    /// log QP ~ 1721 <= 1747. With [`crate::boot::BootParams::full`] a bootstrap leaves
     /// 9 levels at scale 2^42 (documented in `crate::boot`).
     pub fn n16() -> Self {
         Self::preset_groups(
             "N16",
             16,
-            &[(46, 1), (42, 12), (58, 14)],
+            &[(45, 1), (42, 12), (58, 14)],
             60,
             6,
             5,
@@ -289,7 +292,7 @@ impl Params {
         Self::preset_groups(
             "insecure_boot_N13",
             13,
-            &[(46, 1), (42, 12), (58, 14)],
+            &[(45, 1), (42, 12), (58, 14)],
             60,
             6,
             5,
@@ -300,7 +303,7 @@ impl Params {
 
     /// **Insecure**, tests only: [`Self::boot_n16`]'s level structure (12 x 42-bit and
     /// 14 x 58-bit primes, so 9 levels at scale 2^42 after a bootstrap, what encrypted
-    /// training needs) at N = 2^12 with a 48-bit base prime (`N16` uses 46 bits),
+    /// training needs) at N = 2^12 with a 48-bit base prime (`N16` uses 45 bits),
     /// for end-to-end training tests in CI.
     pub fn insecure_train_n12() -> Self {
         Self::preset_groups(
