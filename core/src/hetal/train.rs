@@ -443,8 +443,10 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
                 .iter()
                 .map(|b| self.to_scale(b, k / s, b.level() - 1, ev.default_scale()))
                 .collect::<Result<_, _>>()?;
+            // Packed, G may land a level below the state: fine as long as
+            // the update (one level) still leaves U the `need` levels.
             let blocks = self
-                .refresh_weight_blocks(&scaled, state_level, &mut rep)
+                .refresh_weight_blocks(&scaled, need + 1, &mut rep)
                 .map_err(restage("refresh gradient"))?;
             g = EncMatrix::from_blocks(*g.layout(), blocks)?;
             k = s;
