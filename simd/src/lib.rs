@@ -418,11 +418,18 @@ impl Kernels {
     /// NTT form. Panics if an index is out of range.
     pub fn permute(&self, a: &[u64], perm: &[u32], out: &mut [u64]) {
         check_len("permute", perm.len(), out.len());
-        assert!(
-            perm.iter().all(|&p| (p as usize) < a.len()),
-            "permute: index out of range"
-        );
+        // Every backend checks each index before it reads (the scalar code by indexing,
+        // AVX-512 before each gather), so no separate pass over `perm` here: a key
+        // switch permutes hundreds of limbs.
         dispatch!(self, permute(a, perm, out))
+    }
+
+    /// Rejection sampling below `q`: consecutive word pairs read as
+    /// `(w0 | w1 << 32) & mask`, values below `q` written to `out` in order until it is
+    /// full; returns how many were written (see [`scalar::sample_below`]). Same output on
+    /// every backend.
+    pub fn sample_below(&self, words: &[u32], mask: u64, q: u64, out: &mut [u64]) -> usize {
+        dispatch!(self, sample_below(words, mask, q, out))
     }
 
     /// ChaCha keystream (`double_rounds` double rounds, 64-bit block counter and nonce)

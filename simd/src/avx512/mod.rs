@@ -392,6 +392,28 @@ pub fn permute(a: &[u64], perm: &[u32], out: &mut [u64]) {
     scalar::permute(a, &perm[done..], &mut out[done..]);
 }
 
+/// [`scalar::sample_below`] with 8 candidates per step: mask, compare, and a compress
+/// store of the accepted lanes (same values in the same order).
+///
+/// # Safety
+/// The CPU must support AVX-512 F, DQ, VL and BW (see [`crate::Kernels`]).
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+pub fn sample_below(words: &[u32], mask: u64, q: u64, out: &mut [u64]) -> usize {
+    let pairs = words.len() / 2;
+    let (mv, qv) = (splat(mask), splat(q));
+    let (mut filled, mut i) = (0usize, 0usize);
+    while i + 8 <= pairs && filled + 8 <= out.len() {
+        // SAFETY: `2 (i + 8) <= words.len()`: 16 words (8 little-endian u64) readable.
+        let v = and(unsafe { load(words.as_ptr().add(2 * i).cast()) }, mv);
+        let m = _mm512_cmplt_epu64_mask(v, qv);
+        // SAFETY: `filled + 8 <= out.len()` and the store writes at most 8 words.
+        unsafe { _mm512_mask_compressstoreu_epi64(out.as_mut_ptr().add(filled).cast(), m, v) };
+        filled += m.count_ones() as usize;
+        i += 8;
+    }
+    filled + scalar::sample_below(&words[2 * i..], mask, q, &mut out[filled..])
+}
+
 /// `out(X) = a(X^g) mod (X^n + 1, q)` for odd `g`, coefficient form.
 ///
 /// Written as a gather: `out[j]` comes from `k = j g^-1 mod 2n`, that is from
