@@ -23,7 +23,13 @@
 //!   class loop is `c` iterations with identical operations (a mask, the
 //!   replication of one row / column of the small matrix over every block,
 //!   the products, a row / column sum, one placement); the only difference is
-//!   iteration 0, which skips one rotation out of hundreds. Marked "scaled".
+//!   iteration 0, which skips one rotation out of hundreds. Jin et al.'s
+//!   `A B^T` likewise runs `n` of its `c` identical sums. Marked "scaled".
+//! - `HETAL_MATMUL_ATB_BLOCKS=m` (one-shot only): DiagATB (`diag_atb`) on the
+//!   first `m` column blocks of `B` only (each block: the same `c'/2` products,
+//!   column sums and masks), scaled by the exact ratio of key switches
+//!   (rotations + relinearizations + conjugations, [`cost::atb`]) of the full
+//!   product to the timed one. Marked "scaled".
 //!
 //! Keys are generated for the inputs' level only (`KeySpec` at
 //! `max_compute_level`): same key-switching work for these ciphertexts as
@@ -45,7 +51,7 @@ use hetal_core::ckks::encoder::galois_element_for_conjugation;
 use hetal_core::ckks::{Ciphertext, CkksContext, EvaluationKeys, KeySpec, Params};
 use hetal_core::linalg::{
     AbtOutput, AtbVariant, BlockLayout, EncMatrix, MatrixOps, RotationPlan, UnitShape, baseline,
-    encrypt_matrix,
+    cost, encrypt_matrix,
 };
 use hetal_core::rlwe::SecretKey;
 use hetal_core::slots::{CkksEngine, OpCounts, SlotCrypt, SlotOps};
@@ -453,9 +459,9 @@ fn oneshot() {
         "| shape | threads | product | CPU s | wall s | scaled | load before -> after | peak RSS GB | counts |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    let classes: Option<usize> = std::env::var("HETAL_MATMUL_BASELINE_CLASSES")
-        .ok()
-        .and_then(|v| v.parse().ok());
+    let env_num = |name: &str| -> Option<usize> { std::env::var(name).ok()?.parse().ok() };
+    let classes = env_num("HETAL_MATMUL_BASELINE_CLASSES");
+    let atb_blocks = env_num("HETAL_MATMUL_ATB_BLOCKS");
     let mut res = Results::new();
     for shape in shapes() {
         let (a, b, c) = shape;
@@ -473,9 +479,40 @@ fn oneshot() {
                     report(&mut res, shape, t, COLUMNS[0], &tm, 1.0, "", &ev.counts());
                 }
                 if part_on("diag", "diag_atb") {
+                    // Optionally the first m column blocks of B only, scaled by
+                    // the exact key-switch counts (identical blocks after a
+                    // shared prefix of 2·c'/2 rotations of A).
+                    let nb = b.div_ceil(unit.s1);
+                    let m = atb_blocks.map_or(nb, |m| m.clamp(1, nb));
+                    let bs = b.min(m * unit.s1);
+                    let sub = (m < nb).then(|| {
+                        let (top, scale) = (ev.max_level(), ev.default_scale());
+                        let lay = BlockLayout::plain(a, bs, unit).expect("layout");
+                        encrypt_matrix(&ev, &matrix(a, bs, 1), lay, top, scale).expect("encrypt")
+                    });
+                    let rhs = sub.as_ref().unwrap_or(&x.a);
                     ev.reset_counts();
-                    let tm = timed(|| ops.diag_atb(&x.y, &x.a, AtbVariant::ShiftLhs).expect("atb"));
-                    report(&mut res, shape, t, COLUMNS[3], &tm, 1.0, "", &ev.counts());
+                    let tm = timed(|| ops.diag_atb(&x.y, rhs, AtbVariant::ShiftLhs).expect("atb"));
+                    let ks = |cols: usize| {
+                        let k = cost::atb(a, cols, c, unit, AtbVariant::ShiftLhs);
+                        (k.rot + k.relin + k.conj) as f64
+                    };
+                    let factor = ks(b) / ks(bs);
+                    let note = format!(
+                        "{m} of the {nb} column blocks of B, times the key-switch ratio {:.0}/{:.0}",
+                        ks(b),
+                        ks(bs)
+                    );
+                    report(
+                        &mut res,
+                        shape,
+                        t,
+                        COLUMNS[3],
+                        &tm,
+                        factor,
+                        &note,
+                        &ev.counts(),
+                    );
                 }
                 if part_on("diag", "diag_folded") {
                     ev.reset_counts();
@@ -529,9 +566,22 @@ fn oneshot() {
                 let ev = CkksEngine::new(&k.ctx, &k.keys).with_secret_key(&k.sk, [1; 32]);
                 let pool = jin_pool(&ev);
                 if part_on("jin", "jin_abt") {
+                    // c identical sums of b products; optionally n of them.
+                    let n = classes.map_or(c, |n| n.clamp(1, c));
+                    let note = format!("{n} of the {c} identical sums of b products");
                     ev.reset_counts();
-                    let tm = timed(|| jin_abt_run(&ev, b, c, &pool));
-                    report(&mut res, shape, t, COLUMNS[2], &tm, 1.0, "", &ev.counts());
+                    let tm = timed(|| jin_abt_run(&ev, b, n, &pool));
+                    let factor = c as f64 / n as f64;
+                    report(
+                        &mut res,
+                        shape,
+                        t,
+                        COLUMNS[2],
+                        &tm,
+                        factor,
+                        &note,
+                        &ev.counts(),
+                    );
                 }
                 if part_on("jin", "jin_atb") {
                     ev.reset_counts();
