@@ -12,7 +12,7 @@
 #          --part ops); needs CPython 3.10 for the openfhe wheel (venv made as run_all.sh
 #          does, at $PEER_VENV, default ~/.cache/hetal-peers).
 #
-# Environment: PEER_CORE (core for every run, default 0), PEERS_DIR (the peers folder,
+# Environment: PEER_CORE (core for every run, default 0; `none`: no pinning), PEERS_DIR (the peers folder,
 # default ../shared/bench/peers next to the repository), PEER_REPS (peer repetitions,
 # default 5), CARGO_TARGET_DIR (ours; poulpy builds in $CARGO_TARGET_DIR/poulpy-peer).
 # Figures: ours = criterion samples (10), min and median per iteration; peers = their
@@ -33,9 +33,9 @@ fi
 [ -n "$peers" ] && [ -d "$peers" ] || { echo "peer_compare: set PEERS_DIR (shared/bench/peers)" >&2; exit 2; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-pin="taskset -c $core"
+if [ "$core" = none ]; then pin=""; else pin="taskset -c $core"; fi
 
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs); pinned to core $core; $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs); pinned to core $core; $(date -u '+%Y-%m-%d %H:%M UTC'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 simd=$(cd "$repo" && cargo run -q --release -p hetal -- info 2>/dev/null | grep -i -m1 'backend' || true)
 [ -n "$simd" ] && echo "ours: $simd"
 

@@ -65,16 +65,7 @@ pub struct BenchTrainReport {
 impl BenchTrainReport {
     /// Mean wall time per step, per component.
     pub fn mean_times(&self) -> Times {
-        let k = self.steps.len().max(1) as f64;
-        let mut t = Times::default();
-        for s in &self.steps {
-            t.abt += s.times.abt / k;
-            t.softmax += s.times.softmax / k;
-            t.atb += s.times.atb / k;
-            t.bootstrap += s.times.bootstrap / k;
-            t.update += s.times.update / k;
-        }
-        t
+        Times::mean(self.steps.iter().map(|s| &s.times))
     }
 
     /// The mean per step of one operation count.

@@ -171,13 +171,32 @@ impl Times {
         self.abt + self.softmax + self.atb + self.bootstrap + self.update + self.validation
     }
 
-    fn add(&mut self, o: &Times) {
+    /// Adds `o` component by component.
+    pub fn add(&mut self, o: &Times) {
         self.abt += o.abt;
         self.softmax += o.softmax;
         self.atb += o.atb;
         self.bootstrap += o.bootstrap;
         self.update += o.update;
         self.validation += o.validation;
+    }
+
+    /// The mean of `times`, component by component (zero for none).
+    pub fn mean<'a>(times: impl IntoIterator<Item = &'a Times>) -> Times {
+        let (mut sum, mut k) = (Times::default(), 0usize);
+        for t in times {
+            sum.add(t);
+            k += 1;
+        }
+        let f = 1.0 / k.max(1) as f64;
+        Times {
+            abt: sum.abt * f,
+            softmax: sum.softmax * f,
+            atb: sum.atb * f,
+            bootstrap: sum.bootstrap * f,
+            update: sum.update * f,
+            validation: sum.validation * f,
+        }
     }
 }
 
