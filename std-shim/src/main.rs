@@ -192,6 +192,11 @@ enum Command {
         /// shows it).
         #[arg(long, default_value_t = 8.0)]
         weight_scale: f64,
+        /// The softmax's input domain [-B, B], a power of two from 32 to 128: at least 1.5 x
+        /// the largest |logit| expected (the plaintext reference shows it); a narrower
+        /// domain takes fewer bootstraps per step.
+        #[arg(long, default_value_t = 128.0)]
+        logit_bound: f64,
     },
 
     /// Server side, from files: train on the encrypted data set with the public keys of a
@@ -223,6 +228,9 @@ enum Command {
         /// Weight scale (see `hetal client --help`).
         #[arg(long, default_value_t = 8.0)]
         weight_scale: f64,
+        /// Softmax input domain (see `hetal client --help`).
+        #[arg(long, default_value_t = 128.0)]
+        logit_bound: f64,
         /// Checkpoint file (default: the output path with `.ckpt` appended).
         #[arg(long)]
         checkpoint: Option<PathBuf>,
@@ -382,6 +390,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             momentum,
             epochs,
             weight_scale,
+            logit_bound,
             checkpoint,
             checkpoint_steps,
             resume,
@@ -403,6 +412,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                         patience: 0,
                         batch: 1,
                         weight_scale,
+                        logit_bound,
                     },
                     server: ServerOptions {
                         checkpoint: Some(checkpoint),
@@ -491,6 +501,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             patience,
             max_frame_mib,
             weight_scale,
+            logit_bound,
         } => commands::client(
             &commands::ClientArgs {
                 connect,
@@ -507,6 +518,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     // Informative for the server: the batches were fixed by `encrypt`.
                     batch: 1,
                     weight_scale,
+                    logit_bound,
                 },
                 max_frame: max_frame_mib.saturating_mul(1 << 20),
             },
@@ -614,6 +626,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
                         t.times.update / t.steps.max(1) as f64,
                         report.total_seconds
                     );
+                    for (phase, secs) in &report.phases {
+                        println!("  {phase}: {secs:.1} s");
+                    }
                 }
                 _ => println!(
                     "plaintext test accuracy: {:.4} ({} epochs, kept epoch {}, {:.2} s)",
