@@ -62,11 +62,10 @@ fn oneshot(name: &str, params: &Params, slots: usize) {
     let mut rng = ChaCha20Rng::seed_from_u64(11);
     let ctx = CkksContext::new(params.clone()).expect("context");
     let sk = ctx.gen_secret_key(&mut rng).expect("sk");
+    // Both transforms' diagonals precomputed (the library default, as in the boot_n16
+    // example).
     let mut bp = BootParams::full(params);
     bp.slots = slots;
-    // CoeffToSlot's diagonals precomputed (2 GiB), SlotToCoeff's encoded at each use, as
-    // in the boot_n16 example.
-    bp.precompute_stc = false;
     let boot = Bootstrapper::new(&ctx, bp, &sk, &mut rng).expect("bootstrapper");
     let label = if slots == params.max_slots() {
         "full".to_string()
@@ -124,9 +123,6 @@ fn bench_slots(c: &mut Criterion, name: &str, params: &Params, slots: usize, thr
     let sk = ctx.gen_secret_key(&mut rng).expect("sk");
     let mut bp = BootParams::full(params);
     bp.slots = slots;
-    // At N = 2^16 CoeffToSlot's diagonals are precomputed (2 GiB), SlotToCoeff's encoded
-    // at each use, as in the boot_n16 example.
-    bp.precompute_stc = params.n() < 1 << 16;
     let boot = Bootstrapper::new(&ctx, bp, &sk, &mut rng).expect("bootstrapper");
     let mut g = c.benchmark_group(format!("boot/{name}"));
     g.sample_size(10)

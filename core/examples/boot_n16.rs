@@ -8,12 +8,14 @@
 //! flock /work/n16.lock /usr/bin/time -v cargo run --release -p hetal-core --example boot_n16
 //! ```
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use hetal_core::boot::dft::bit_reverse;
 use hetal_core::boot::{BootParams, Bootstrapper, Stage};
 use hetal_core::ckks::complex::Complex;
 use hetal_core::ckks::{CkksContext, Evaluator, Params};
+use hetal_core::exec::Executor;
 use hetal_core::slots::CiphertextBootstrapper;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -32,6 +34,39 @@ fn cpu_time() -> f64 {
             .unwrap_or(0)
     };
     (field(14) + field(15)) as f64 / 100.0
+}
+
+/// Runs each batch of jobs on `self.0` scoped threads pulling job indices from a shared
+/// counter (the example has no thread-pool dependency; `hetal` installs rayon's).
+struct ScopedThreads(usize);
+
+impl Executor for ScopedThreads {
+    fn parallelism(&self) -> usize {
+        self.0
+    }
+
+    fn run(&self, jobs: usize, f: &(dyn Fn(usize) + Sync)) {
+        if jobs <= 1 {
+            (0..jobs).for_each(f);
+            return;
+        }
+        let next = AtomicUsize::new(0);
+        let work = || {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= jobs {
+                    break;
+                }
+                f(i);
+            }
+        };
+        std::thread::scope(|s| {
+            for _ in 1..self.0.min(jobs) {
+                s.spawn(work);
+            }
+            work();
+        });
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -92,14 +127,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|q| log2(q).round() as u32)
             .collect::<Vec<_>>()
     );
-    let ctx = CkksContext::new(params.clone())?;
+    // BOOT_THREADS=t runs the bootstrap on t threads (per-limb jobs; default 1).
+    let threads: usize = std::env::var("BOOT_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let mut ctx = CkksContext::new(params.clone())?;
+    if threads > 1 {
+        ctx = ctx.with_executor(std::sync::Arc::new(ScopedThreads(threads)));
+    }
+    println!("threads: {threads}");
     let mut rng = ChaCha20Rng::from_seed([42; 32]);
     let sk = ctx.gen_secret_key(&mut rng)?;
     let mut bp = BootParams::full(&params);
-    // CoeffToSlot's diagonals are encoded once (2 GiB at N = 2^16); SlotToCoeff's at each
-    // use unless BOOT_PRECOMPUTE_STC is set; BOOT_LOWMEM encodes both at each use.
+    // Both transforms' diagonals are encoded once (the library default); BOOT_STC_ONFLY
+    // encodes SlotToCoeff's at each use, BOOT_LOWMEM both.
     bp.precompute = std::env::var("BOOT_LOWMEM").is_err();
-    bp.precompute_stc = std::env::var("BOOT_PRECOMPUTE_STC").is_ok();
+    bp.precompute_stc = bp.precompute && std::env::var("BOOT_STC_ONFLY").is_err();
     // BOOT_DFT_LEVELS=4 trades two levels for fewer diagonals per DFT level.
     if let Some(l) = std::env::var("BOOT_DFT_LEVELS")
         .ok()
@@ -107,6 +151,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         bp.cts_levels = l;
         bp.stc_levels = l;
+    }
+    // BOOT_CHEB_DEGREE / BOOT_DOUBLE_ANGLE: another EvalMod polynomial (same depth needed).
+    if let Some(d) = std::env::var("BOOT_CHEB_DEGREE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        bp.cheb_degree = d;
+    }
+    if let Some(r) = std::env::var("BOOT_DOUBLE_ANGLE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        bp.double_angle = r;
     }
     if let Some(b) = std::env::var("BOOT_RAISE_BITS")
         .ok()
@@ -186,11 +243,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .encode_coeffs(&vals, slots, params.default_scale())?;
     let mut errs = Vec::new();
     let q0 = params.q()[0] as f64;
+    // BOOT_PERF_CTL=<fifo>: `perf record -D -1 --control fifo:<fifo>` profiles the
+    // bootstrap alone (not key generation or setup).
+    let perf_ctl = |cmd: &str| {
+        if let Ok(path) = std::env::var("BOOT_PERF_CTL") {
+            use std::io::Write;
+            if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(path) {
+                let _ = f.write_all(cmd.as_bytes());
+            }
+        }
+    };
+    perf_ctl("enable\n");
     let (t, c) = (Instant::now(), cpu_time());
     let mut last = (0.0, 0.0);
     let mut stages = Vec::new();
+    // Time spent measuring errors in the hook (wall, CPU): excluded from the figures.
+    let mut traced = (0.0, 0.0);
     let out = boot.bootstrap_traced(&ev, &ct, &mut |stage, cts| {
-        if trace_err && stage != Stage::SlotToCoeff {
+        let now = (
+            t.elapsed().as_secs_f64() - traced.0,
+            cpu_time() - c - traced.1,
+        );
+        stages.push(format!(
+            "{stage:?} {:.2} s ({:.2} s CPU)",
+            now.0 - last.0,
+            now.1 - last.1
+        ));
+        last = now;
+        let (t_trace, c_trace) = (Instant::now(), cpu_time());
+        let trace_now = trace_err && stage != Stage::SlotToCoeff;
+        if trace_now {
+            perf_ctl("disable\n");
+        }
+        if trace_now {
             // After CoeffToSlot the slots hold y = (D m + q0 I) / (q0 K) for an integer I
             // recovered by rounding; after EvalMod, m. Errors in message units.
             let (d, q0k) = (params.default_scale(), q0 * boot.k());
@@ -224,15 +309,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 -worst_im.log2()
             ));
         }
-        let now = (t.elapsed().as_secs_f64(), cpu_time() - c);
-        stages.push(format!(
-            "{stage:?} {:.2} s ({:.2} s CPU)",
-            now.0 - last.0,
-            now.1 - last.1
-        ));
-        last = now;
+        if trace_now {
+            perf_ctl("enable\n");
+        }
+        traced.0 += t_trace.elapsed().as_secs_f64();
+        traced.1 += cpu_time() - c_trace;
     })?;
-    let (t_boot, c_boot) = (t.elapsed(), cpu_time() - c);
+    let (t_boot, c_boot) = (
+        t.elapsed().as_secs_f64() - traced.0,
+        cpu_time() - c - traced.1,
+    );
+    perf_ctl("disable\n");
     let dec = ctx.decrypt_decode(&sk, &out)?;
     let err = dec
         .iter()
@@ -242,7 +329,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "bootstrap {} slots: {:.2} s wall ({:.2} s CPU), levels left {}, scale 2^{:.2}, precision {:.2} bits (max error), failure prob <= 2^{:.1}",
         slots,
-        t_boot.as_secs_f64(),
+        t_boot,
         c_boot,
         out.level(),
         out.scale.log2(),

@@ -24,6 +24,9 @@ use hetal_core::slots::{Complex, SimParams, SlotError, SlotOps, SlotSim};
 struct LinearRow {
     classes: usize,
     period: usize,
+    /// Declare the output on zero logits (`1/c`, exact for this function), so
+    /// the first step skips the logits and the row function.
+    known_zero: bool,
 }
 
 impl LinearRow {
@@ -37,6 +40,10 @@ impl LinearRow {
 impl<E: SlotOps> RowSoftmax<E> for LinearRow {
     fn depth(&self) -> usize {
         1
+    }
+
+    fn at_zero(&self) -> Option<f64> {
+        self.known_zero.then(|| 1.0 / self.classes as f64)
     }
 
     fn apply(&self, ev: &E, z: &E::Value) -> Result<E::Value, SlotError> {
@@ -72,7 +79,11 @@ fn simulated_training_matches_the_plain_trainer() {
         patience: 2,
         seed: 7,
     };
-    let row = LinearRow { classes, period };
+    let row = LinearRow {
+        classes,
+        period,
+        known_zero: false,
+    };
     let reference = plain::train(&data.train, &data.val, &cfg, &mut |z: &mut [f64]| {
         row.plain(z)
     });
@@ -107,7 +118,14 @@ fn simulated_training_matches_the_plain_trainer() {
     let client = |epoch: usize, logits: &[EncMatrix<_>]| {
         validator.decide(epoch, &decrypt_matrix(&sim, &logits[0]).unwrap())
     };
-    let out = train(&trainer, &batches, &[val_x], cfg.max_epochs, client).unwrap();
+    let out = train(
+        &trainer,
+        &batches,
+        std::slice::from_ref(&val_x),
+        cfg.max_epochs,
+        client,
+    )
+    .unwrap();
 
     assert_eq!(out.epochs, reference.epochs);
     assert_eq!(out.best_epoch, reference.best_epoch);
@@ -125,6 +143,40 @@ fn simulated_training_matches_the_plain_trainer() {
     assert!(
         out.steps_report.iter().any(|r| r.policy_bootstraps > 0),
         "policy never bootstrapped"
+    );
+
+    // The same run with the row function's value at zero declared: the first
+    // step skips the logits and the row function (fewer key switches and
+    // plaintext products) and the run ends with the same weights.
+    let known = LinearRow {
+        classes,
+        period,
+        known_zero: true,
+    };
+    let trainer = Trainer::new(&sim, &known, layout, upd, &NoClock).unwrap();
+    let mut validator = Validator::new(data.val.y.clone(), classes, cfg.patience, cfg.max_epochs);
+    let client = |epoch: usize, logits: &[EncMatrix<_>]| {
+        validator.decide(epoch, &decrypt_matrix(&sim, &logits[0]).unwrap())
+    };
+    let fast = train(
+        &trainer,
+        &batches,
+        std::slice::from_ref(&val_x),
+        cfg.max_epochs,
+        client,
+    )
+    .unwrap();
+    assert_eq!((fast.epochs, fast.best_epoch), (out.epochs, out.best_epoch));
+    let w_fast = decrypt_matrix(&sim, &fast.weights).unwrap();
+    let diff = w_fast
+        .iter()
+        .zip(&w)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(diff <= 1e-9 * top_w.max(1.0), "weights differ by {diff}");
+    let (a, b) = (&fast.steps_report[0].ops, &out.steps_report[0].ops);
+    assert!(
+        a.key_switches() < b.key_switches() && a.mul_plain < b.mul_plain,
+        "first step not cheaper: {a:?} vs {b:?}"
     );
 
     // The model is a real classifier on the held-out test rows.

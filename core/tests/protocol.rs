@@ -76,6 +76,7 @@ fn config() -> TrainConfig {
         patience: 3,
         batch: 128,
         weight_scale: 4.0,
+        logit_bound: 128.0,
     }
 }
 
@@ -262,6 +263,18 @@ fn malformed_fields_are_refused() {
         },
         TrainConfig {
             batch: 0,
+            ..config()
+        },
+        TrainConfig {
+            logit_bound: 48.0,
+            ..config()
+        },
+        TrainConfig {
+            logit_bound: 256.0,
+            ..config()
+        },
+        TrainConfig {
+            logit_bound: 16.0,
             ..config()
         },
     ] {

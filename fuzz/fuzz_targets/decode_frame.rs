@@ -55,6 +55,7 @@ fn valid_stream() -> &'static [u8] {
             patience: 1,
             batch: 2,
             weight_scale: 1.0,
+            logit_bound: 128.0,
         };
         let mut out = Vec::new();
         for msg in [

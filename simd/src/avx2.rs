@@ -426,6 +426,15 @@ pub fn permute(a: &[u64], perm: &[u32], out: &mut [u64]) {
     scalar::permute(a, perm, out)
 }
 
+/// [`scalar::sample_below`].
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub fn sample_below(words: &[u32], mask: u64, q: u64, out: &mut [u64]) -> usize {
+    scalar::sample_below(words, mask, q, out)
+}
+
 /// `out(X) = a(X^g) mod (X^n + 1, q)` for odd `g < 2n`, coefficient form.
 ///
 /// Computed output-first: `out[j] = ±a[e mod n]` with `e = j g^-1 mod 2n`, the sign

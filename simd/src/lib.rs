@@ -317,7 +317,8 @@ impl Kernels {
 
     /// `out[c] = sum_j a[j][c] * b[j][c] mod q`, every input below `q` (a lazy dot
     /// product: on the IFMA backend with `q < 2^50` the products are accumulated
-    /// unreduced and reduced once per output; elsewhere it is `mul_add_assign` per term).
+    /// unreduced and reduced once per output; on AVX-512 for larger primes the sum stays
+    /// in a register; elsewhere it is `mul_add_assign` per term).
     /// Panics if an input is shorter than `out`.
     pub fn dot_product(&self, out: &mut [u64], a: &[&[u64]], b: &[&[u64]], m: &ModulusConsts) {
         check_len("dot_product", a.len(), b.len());
@@ -331,6 +332,10 @@ impl Kernels {
             Backend::Avx512Ifma if m.is_ifma_friendly() => unsafe {
                 avx512::ifma::dot_product(out, a, b, m)
             },
+            #[cfg(all(feature = "avx512", target_arch = "x86_64", target_feature = "sse2"))]
+            // SAFETY: `Kernels` for either AVX-512 backend is only built when the CPU has
+            // AVX-512 F/DQ/VL/BW.
+            Backend::Avx512 | Backend::Avx512Ifma => unsafe { avx512::dot_product(out, a, b, m) },
             _ => {
                 out.fill(0);
                 for (x, y) in a.iter().zip(b) {
@@ -365,6 +370,16 @@ impl Kernels {
                 // SAFETY: `Kernels` for Avx512Ifma is only built when the CPU has IFMA.
                 unsafe { avx512::ifma::dot_product2(out0, out1, a, b0, b1, m) }
             }
+            #[cfg(all(feature = "avx512", target_arch = "x86_64", target_feature = "sse2"))]
+            Backend::Avx512 | Backend::Avx512Ifma => {
+                assert!(
+                    a.iter().chain(b0).chain(b1).all(|s| s.len() >= out0.len()),
+                    "dot_product2: input shorter than output"
+                );
+                // SAFETY: `Kernels` for either AVX-512 backend is only built when the CPU
+                // has AVX-512 F/DQ/VL/BW.
+                unsafe { avx512::dot_product2(out0, out1, a, b0, b1, m) }
+            }
             _ => {
                 self.dot_product(out0, a, b0, m);
                 self.dot_product(out1, a, b1, m);
@@ -374,7 +389,8 @@ impl Kernels {
 
     /// `out[c] = sum_j a[j][c] * w[j].w mod q` (`a[j][c]` any value, `w[j].w < q`): the
     /// accumulation step of a fast base conversion, reduced once per output on the IFMA
-    /// backend. Panics if an input is shorter than `out`.
+    /// backend (`q < 2^50`), kept in a register on AVX-512 for larger primes. Panics if
+    /// an input is shorter than `out`.
     pub fn dot_scalar(&self, out: &mut [u64], a: &[&[u64]], w: &[ShoupConst], q: u64) {
         check_len("dot_scalar", a.len(), w.len());
         assert!(
@@ -385,6 +401,10 @@ impl Kernels {
             #[cfg(all(feature = "avx512", target_arch = "x86_64", target_feature = "sse2"))]
             // SAFETY: `Kernels` for Avx512Ifma is only built when the CPU has IFMA.
             Backend::Avx512Ifma if q < 1 << 50 => unsafe { avx512::ifma::dot_scalar(out, a, w, q) },
+            #[cfg(all(feature = "avx512", target_arch = "x86_64", target_feature = "sse2"))]
+            // SAFETY: `Kernels` for either AVX-512 backend is only built when the CPU has
+            // AVX-512 F/DQ/VL/BW.
+            Backend::Avx512 | Backend::Avx512Ifma => unsafe { avx512::dot_scalar(out, a, w, q) },
             _ => {
                 out.fill(0);
                 for (x, c) in a.iter().zip(w) {
@@ -398,11 +418,18 @@ impl Kernels {
     /// NTT form. Panics if an index is out of range.
     pub fn permute(&self, a: &[u64], perm: &[u32], out: &mut [u64]) {
         check_len("permute", perm.len(), out.len());
-        assert!(
-            perm.iter().all(|&p| (p as usize) < a.len()),
-            "permute: index out of range"
-        );
+        // Every backend checks each index before it reads (the scalar code by indexing,
+        // AVX-512 before each gather), so no separate pass over `perm` here: a key
+        // switch permutes hundreds of limbs.
         dispatch!(self, permute(a, perm, out))
+    }
+
+    /// Rejection sampling below `q`: consecutive word pairs read as
+    /// `(w0 | w1 << 32) & mask`, values below `q` written to `out` in order until it is
+    /// full; returns how many were written (see [`scalar::sample_below`]). Same output on
+    /// every backend.
+    pub fn sample_below(&self, words: &[u32], mask: u64, q: u64, out: &mut [u64]) -> usize {
+        dispatch!(self, sample_below(words, mask, q, out))
     }
 
     /// ChaCha keystream (`double_rounds` double rounds, 64-bit block counter and nonce)

@@ -369,6 +369,15 @@ pub fn permute(a: &[u64], perm: &[u32], out: &mut [u64]) {
     scalar::permute(a, perm, out)
 }
 
+/// [`scalar::sample_below`].
+///
+/// # Safety
+/// The CPU must support NEON.
+#[target_feature(enable = "neon")]
+pub fn sample_below(words: &[u32], mask: u64, q: u64, out: &mut [u64]) -> usize {
+    scalar::sample_below(words, mask, q, out)
+}
+
 /// `out(X) = a(X^g) mod (X^n + 1, q)` (the scalar loop: NEON has no scatter or gather).
 ///
 /// # Safety

@@ -173,6 +173,22 @@ pub fn permute(a: &[u64], perm: &[u32], out: &mut [u64]) {
     }
 }
 
+/// Rejection sampling below `q` from a word stream: each pair of words `(w0, w1)` read
+/// as `(w0 | w1 << 32) & mask` is kept if it is below `q`; kept values fill `out` in
+/// order until it is full. Returns how many were written.
+pub fn sample_below(words: &[u32], mask: u64, q: u64, out: &mut [u64]) -> usize {
+    let mut filled = 0;
+    for w in words.chunks_exact(2) {
+        if filled == out.len() {
+            break;
+        }
+        let v = (u64::from(w[0]) | (u64::from(w[1]) << 32)) & mask;
+        out[filled] = v;
+        filled += usize::from(v < q);
+    }
+    filled
+}
+
 /// `out(X) = a(X^g) mod (X^n + 1, q)` for odd `g`, coefficient form.
 pub fn automorphism_coeff(a: &[u64], g: usize, out: &mut [u64], q: u64) {
     let n = a.len();

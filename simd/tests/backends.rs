@@ -388,6 +388,31 @@ fn check_dot(k: Kernels) {
     fail("dot products", r);
 }
 
+/// Rejection sampling (`sample_below`) against the scalar reference: random words,
+/// masks and primes of every size tested, output lengths shorter and longer than the
+/// accepted values, and the same count returned.
+fn check_sample_below(k: Kernels) {
+    let strategy = (0..MODULI.len(), 0usize..300, 0usize..200, any::<u64>());
+    let r = runner(192).run(&strategy, |(qi, words, len, seed)| {
+        let q = MODULI[qi];
+        let mask = u64::MAX >> (q - 1).leading_zeros().min(63);
+        let mut st = seed;
+        let w: Vec<u32> = (0..words).map(|_| splitmix(&mut st) as u32).collect();
+        let (mut want, mut got) = (vec![7u64; len], vec![7u64; len]);
+        let nw = Kernels::scalar().sample_below(&w, mask, q, &mut want);
+        let ng = k.sample_below(&w, mask, q, &mut got);
+        prop_assert!(
+            nw == ng && want[..nw] == got[..ng],
+            "sample_below q={} words={} len={}",
+            q,
+            words,
+            len
+        );
+        Ok(())
+    });
+    fail("sample_below", r);
+}
+
 /// All checks for one backend, or a visible skip.
 fn check_backend(b: Backend) {
     if let Some(reason) = b.unsupported_reason() {
@@ -398,6 +423,7 @@ fn check_backend(b: Backend) {
     assert_eq!(k.backend(), b);
     check_elementwise(k);
     check_dot(k);
+    check_sample_below(k);
     check_permute(k);
     check_automorphism(k);
     check_ntt(k);

@@ -65,16 +65,7 @@ pub struct BenchTrainReport {
 impl BenchTrainReport {
     /// Mean wall time per step, per component.
     pub fn mean_times(&self) -> Times {
-        let k = self.steps.len().max(1) as f64;
-        let mut t = Times::default();
-        for s in &self.steps {
-            t.abt += s.times.abt / k;
-            t.softmax += s.times.softmax / k;
-            t.atb += s.times.atb / k;
-            t.bootstrap += s.times.bootstrap / k;
-            t.update += s.times.update / k;
-        }
-        t
+        Times::mean(self.steps.iter().map(|s| &s.times))
     }
 
     /// The mean per step of one operation count.
@@ -184,7 +175,7 @@ pub fn run(
     ));
 
     // Server: the steps.
-    let sm = softmax(s.classes)?;
+    let sm = softmax(s.classes, 128.0)?;
     let clock = WallClock::default();
     let upd = UpdateConfig {
         lr: s.lr,
@@ -196,6 +187,10 @@ pub fn run(
     let mut st = trainer
         .init_state(&batches[0].x)
         .map_err(|e| CliError::msg(format!("initial state: {e}")))?;
+    // Time full steps: from the zero state the first step would skip the
+    // logits and the softmax (their output is known), which is not what a
+    // step costs.
+    st.fresh = false;
     let mut steps = Vec::with_capacity(cfg.steps);
     for k in 1..=cfg.steps {
         let rep = trainer

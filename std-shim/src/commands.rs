@@ -641,6 +641,7 @@ pub fn client(
             test_acc_encrypted: None,
             total_seconds: start.elapsed().as_secs_f64(),
             timing: None,
+            phases: Vec::new(),
         };
         let json = serde_json::to_string_pretty(&report.to_json())
             .map_err(|e| CliError::msg(format!("report: {e}")))?;

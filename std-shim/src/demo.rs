@@ -115,6 +115,7 @@ pub fn run_plain(cfg: &NagConfig, log: &mut dyn FnMut(&str)) -> Result<Report, C
         test_acc_encrypted: None,
         total_seconds: start.elapsed().as_secs_f64(),
         timing: None,
+        phases: Vec::new(),
     })
 }
 
@@ -156,7 +157,7 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
     use crate::session::{ServerEvent, run_client, serve_session};
     use crate::transport::MemTransport;
     use hetal_core::hetal::protocol::{ClientState, Hello, TrainConfig};
-    use hetal_core::hetal::train::weight_scale_for;
+    use hetal_core::hetal::train::{logit_bound_for, weight_scale_for};
     use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
     let start = Instant::now();
@@ -181,9 +182,19 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
     });
     let test_acc_plain = plain_run.model.accuracy(&test);
     let weight_scale = weight_scale_for(plain_run.max_abs_weight);
+    let logit_bound = logit_bound_for(plain_run.max_abs_logit).ok_or_else(|| {
+        CliError::msg(format!(
+            "the plaintext run's logits reach {:.1}, outside the softmax's [-128, 128]: lower --lr",
+            plain_run.max_abs_logit
+        ))
+    })?;
+    let mut phases = vec![(
+        "data and plaintext reference".to_string(),
+        start.elapsed().as_secs_f64(),
+    )];
     log(&format!(
-        "plaintext reference: {} epochs (kept {}), test accuracy {test_acc_plain:.4}; weight scale {weight_scale}",
-        plain_run.epochs, plain_run.best_epoch
+        "plaintext reference: {} epochs (kept {}), test accuracy {test_acc_plain:.4}; weight scale {weight_scale}, largest |logit| {:.1} (softmax domain [-{logit_bound}, {logit_bound}])",
+        plain_run.epochs, plain_run.best_epoch, plain_run.max_abs_logit
     ));
 
     let ctx = crate::keys::context(a.params.clone())?;
@@ -193,6 +204,7 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
     let sk = ctx.gen_secret_key(&mut rng).map_err(err)?;
     let pk = ctx.gen_public_key(&sk, &mut rng).map_err(err)?;
     let server_keys = crate::enc::gen_server_keys(&ctx, &sk, cfg.batch, classes, &mut rng)?;
+    phases.push(("key generation".into(), t.elapsed().as_secs_f64()));
     log(&format!(
         "keys for {} ({} Galois keys) in {:.1} s",
         ctx.params().name(),
@@ -202,6 +214,7 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
     let t = Instant::now();
     let ds = encrypt_dataset(&ctx, &pk, &train, &val, cfg.batch, cfg.seed, &mut rng)?;
     let steps = ds.train.len();
+    phases.push(("encryption".into(), t.elapsed().as_secs_f64()));
     log(&format!(
         "encrypted {} batches and {} validation chunks in {:.1} s",
         steps,
@@ -222,6 +235,7 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
         patience: cfg.patience as u32,
         batch: cfg.batch as u32,
         weight_scale,
+        logit_bound,
     };
     let hello = Hello {
         public_key: pk,
@@ -251,6 +265,9 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
             let trainer = crate::enc::encrypted_trainer(crate::enc::ServerOptions::default());
             let mut timing = crate::report::Timing::default();
             let mut step_at = Instant::now();
+            // Wall time before the first step: the keys and the data through the
+            // transport, the server's checks and its bootstrapper.
+            let mut setup = 0.0;
             let r = serve_session(&mut server_end, ctx, trainer.as_ref(), &mut |ev| match ev {
                 ServerEvent::Step { step, .. } => {
                     if step == 1 {
@@ -263,12 +280,17 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
                     ));
                     step_at = Instant::now();
                 }
-                ServerEvent::StepCost(rep) => timing.add(&rep),
+                ServerEvent::StepCost(rep) => {
+                    if timing.steps == 0 {
+                        setup = train_start.elapsed().as_secs_f64() - rep.times.total();
+                    }
+                    timing.add(&rep)
+                }
                 ServerEvent::ValidationTime(s) => timing.times.validation += s,
                 ServerEvent::Epoch { .. } => step_at = Instant::now(),
                 _ => {}
             });
-            r.map(|s| (s, timing))
+            r.map(|s| (s, timing, setup))
         });
         let outcome = run_client(
             &mut client_end,
@@ -301,8 +323,19 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
     step_bar.finish_and_clear();
     epoch_bar.finish_and_clear();
     let outcome = outcome?;
-    let (_, timing) = server.map_err(|_| CliError::msg("the server thread panicked"))??;
+    let (_, timing, setup) = server.map_err(|_| CliError::msg("the server thread panicked"))??;
     let train_seconds = train_start.elapsed().as_secs_f64();
+    let step_seconds = timing.per_step() * timing.steps as f64;
+    phases.push((
+        "server setup (keys and data received, bootstrapper)".into(),
+        setup,
+    ));
+    phases.push(("training steps".into(), step_seconds));
+    phases.push(("validation logits (server)".into(), timing.times.validation));
+    phases.push((
+        "rest of the protocol (client validation, model transfer)".into(),
+        train_seconds - setup - step_seconds - timing.times.validation,
+    ));
     let w = crate::keys::decrypt_matrix(&ctx, &sk, &outcome.weights)?;
     let model = plain::Model {
         w,
@@ -344,5 +377,6 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
         test_acc_encrypted: Some(test_acc_enc),
         total_seconds: start.elapsed().as_secs_f64(),
         timing: Some(timing),
+        phases,
     })
 }

@@ -192,6 +192,11 @@ enum Command {
         /// shows it).
         #[arg(long, default_value_t = 8.0)]
         weight_scale: f64,
+        /// The softmax's input domain [-B, B], a power of two from 32 to 128: at least 1.5 x
+        /// the largest |logit| expected (the plaintext reference shows it); a narrower
+        /// domain takes fewer bootstraps per step.
+        #[arg(long, default_value_t = 128.0)]
+        logit_bound: f64,
     },
 
     /// Server side, from files: train on the encrypted data set with the public keys of a
@@ -223,6 +228,9 @@ enum Command {
         /// Weight scale (see `hetal client --help`).
         #[arg(long, default_value_t = 8.0)]
         weight_scale: f64,
+        /// Softmax input domain (see `hetal client --help`).
+        #[arg(long, default_value_t = 128.0)]
+        logit_bound: f64,
         /// Checkpoint file (default: the output path with `.ckpt` appended).
         #[arg(long)]
         checkpoint: Option<PathBuf>,
@@ -275,12 +283,19 @@ enum Command {
     /// secure): key generation, encryption, a server training on ciphertexts with public
     /// keys only (progress bars per epoch and step), the client deciding early stopping
     /// on decrypted validation logits; then the encrypted-trained model's test accuracy
-    /// next to the plaintext reference's, and the time per step and in total.
-    /// `--plain` trains the plaintext reference only (seconds).
+    /// next to the plaintext reference's (same batches and hyper-parameters), the time
+    /// per step and in total, and where the wall time went.
     ///
-    /// Examples: `hetal demo` (N16: long on 2 cores, each bootstrap takes tens of seconds),
+    /// The defaults fit the embedded set to the cost of a step: all 1024 training rows
+    /// are one mini-batch (one 1024 x 32 block row of a 2^15-slot ciphertext, the
+    /// softmax on one ciphertext), so an epoch is one step and a step costs the same as
+    /// for a batch of 128; 5 full-batch epochs at lr 15 (the first step, from the zero
+    /// state, needs no softmax). `--plain` trains the plaintext reference only
+    /// (seconds).
+    ///
+    /// Examples: `hetal demo` (N16, about 10 minutes on 2 cores),
     /// `hetal demo --plain --out demo-out`,
-    /// `hetal demo --train-rows 256 --epochs 3` (a shorter encrypted run)
+    /// `hetal demo --epochs 2` (a shorter encrypted run)
     Demo {
         /// Train the plaintext reference only.
         #[arg(long)]
@@ -300,21 +315,20 @@ enum Command {
         /// Output directory for report.json and curve.svg (created if missing).
         #[arg(long, default_value = "hetal-demo")]
         out: PathBuf,
-        /// Learning rate (3 suits the demo's small PCA features: the plaintext reference
-        /// early-stops after about 20 epochs).
-        #[arg(long, default_value_t = 3.0)]
+        /// Learning rate (15 suits full-batch steps on the demo's small PCA features).
+        #[arg(long, default_value_t = 15.0)]
         lr: f64,
         /// Nesterov momentum.
-        #[arg(long, default_value_t = 0.9)]
+        #[arg(long, default_value_t = 0.5)]
         momentum: f64,
-        /// Epoch cap.
-        #[arg(long, default_value_t = 100)]
+        /// Epoch cap (each epoch is one step at the default batch).
+        #[arg(long, default_value_t = 5)]
         epochs: usize,
         /// Stop after this many epochs without a better validation loss (0 = never).
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 2)]
         patience: usize,
-        /// Rows per mini-batch.
-        #[arg(long, default_value_t = 128)]
+        /// Rows per mini-batch (1024: the whole training set, one step per epoch).
+        #[arg(long, default_value_t = 1024)]
         batch: usize,
     },
 
@@ -382,6 +396,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             momentum,
             epochs,
             weight_scale,
+            logit_bound,
             checkpoint,
             checkpoint_steps,
             resume,
@@ -403,6 +418,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                         patience: 0,
                         batch: 1,
                         weight_scale,
+                        logit_bound,
                     },
                     server: ServerOptions {
                         checkpoint: Some(checkpoint),
@@ -491,6 +507,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             patience,
             max_frame_mib,
             weight_scale,
+            logit_bound,
         } => commands::client(
             &commands::ClientArgs {
                 connect,
@@ -507,6 +524,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     // Informative for the server: the batches were fixed by `encrypt`.
                     batch: 1,
                     weight_scale,
+                    logit_bound,
                 },
                 max_frame: max_frame_mib.saturating_mul(1 << 20),
             },
@@ -614,6 +632,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
                         t.times.update / t.steps.max(1) as f64,
                         report.total_seconds
                     );
+                    for (phase, secs) in &report.phases {
+                        println!("  {phase}: {secs:.1} s");
+                    }
                 }
                 _ => println!(
                     "plaintext test accuracy: {:.4} ({} epochs, kept epoch {}, {:.2} s)",

@@ -54,6 +54,9 @@ pub struct Report {
     pub total_seconds: f64,
     /// Server-side time per training step split by component (encrypted runs).
     pub timing: Option<Timing>,
+    /// Wall seconds of the run's phases in order (key generation, encryption,
+    /// training, ...; empty when not measured).
+    pub phases: Vec<(String, f64)>,
 }
 
 /// Where the server's training time went.
@@ -140,6 +143,7 @@ impl Report {
             "test_acc_encrypted": self.test_acc_encrypted,
             "total_seconds": self.total_seconds,
             "timing": self.timing.as_ref().map(Timing::to_json),
+            "phases_seconds": self.phases.iter().map(|(k, v)| json!({ "phase": k, "seconds": v })).collect::<Vec<_>>(),
             "cpu": crate::info::cpu_model(),
             "threads": rayon::current_num_threads(),
         })

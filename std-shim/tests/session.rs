@@ -126,6 +126,7 @@ fn config(patience: u32, epochs: u32) -> TrainConfig {
         patience,
         batch: 32,
         weight_scale: 1.0,
+        logit_bound: 128.0,
     }
 }
 

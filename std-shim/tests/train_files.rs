@@ -9,7 +9,6 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 mod common;
 use common::train::*;
@@ -103,18 +102,7 @@ fn killed_training_resumes_to_the_same_model() {
         .spawn()
         .unwrap();
     // Kill (SIGKILL) as soon as the first checkpoint (after epoch 1, step 1) is there.
-    let start = Instant::now();
-    while !ckpt.exists() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "finished before a checkpoint"
-        );
-        assert!(start.elapsed() < Duration::from_secs(600));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    assert!(!status.success());
+    kill_when_exists(&mut child, &ckpt);
     assert!(
         !out.exists(),
         "the killed run must not have written a model"

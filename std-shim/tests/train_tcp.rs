@@ -8,7 +8,6 @@
 use std::io::{BufRead, BufReader, Lines};
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use hetal_core::hetal::plain::{self, EarlyStopping, NagConfig};
 use hetal_core::hetal::train::weight_scale_for;
@@ -174,17 +173,7 @@ fn client_and_server_processes_train_with_early_stopping() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while !ckpt2.exists() {
-        assert!(
-            server.try_wait().unwrap().is_none(),
-            "server finished early"
-        );
-        assert!(start.elapsed() < Duration::from_secs(600));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    server.kill().unwrap();
-    assert!(!server.wait().unwrap().success());
+    kill_when_exists(&mut server, &ckpt2);
     assert!(
         !client.wait().unwrap().success(),
         "the client must fail with its server"

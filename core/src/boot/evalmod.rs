@@ -154,9 +154,8 @@ impl EvalModPoly {
         for i in 0..self.double_angle {
             let l = l_poly - i;
             let target = c.scale * c.scale / q[l] as f64;
-            let sq = ev.mul_relin(&c, &c)?;
-            let mut two = mul_int_f64(ev, &sq, 2.0)?;
-            two.scale = sq.scale;
+            let mut two = ev.mul_relin(&c, &c)?;
+            mul_int_assign(ev, &mut two, 2.0)?;
             let shifted = ev.add_const(&two, Complex::from_real(-1.0))?;
             c = ev.rescale(&shifted)?;
             c.scale = target;
@@ -166,8 +165,7 @@ impl EvalModPoly {
             let mut u = ev.rescale(&ev.mul_relin(&c, &c)?)?;
             u.scale *= 6.0;
             let v = ev.add_const(&u, Complex::ONE)?;
-            let t = ev.drop_to_level(&c, v.level())?;
-            c = ev.rescale(&ev.mul_relin(&t, &v)?)?;
+            c = ev.rescale(&ev.mul_relin(&c, &v)?)?;
         }
         c.scale = out_scale;
         Ok(c)
@@ -181,76 +179,100 @@ fn split_degree(deg: usize) -> (usize, usize) {
     (1 << b, total.saturating_sub(b))
 }
 
-/// Multiplies both parts by the integer `k` (an f64 holding an integer of any size),
-/// keeping the scale label.
-pub(crate) fn mul_int_f64(
-    ev: &Evaluator<'_>,
-    ct: &Ciphertext,
-    k: f64,
-) -> Result<Ciphertext, CkksError> {
+/// The residues of the integer `k` (an f64 holding an integer of any size) modulo the
+/// first `limbs` primes.
+fn int_residues(ev: &Evaluator<'_>, limbs: usize, k: f64) -> Vec<u64> {
     let ring = ev.context().ring();
     let neg = k < 0.0;
     let a = k.abs();
     // a = mant * 2^exp exactly.
-    if a < 4611686018427387904.0 {
-        let v = a as u64;
-        let residues: Vec<u64> = ring.q_moduli()[..=ct.level()]
-            .iter()
-            .map(|m| {
-                let r = m.reduce(v);
-                if neg { m.sub(0, r) } else { r }
-            })
-            .collect();
-        let mut out = ct.clone();
-        out.c0.mul_rns_scalar_assign(ring, &residues)?;
-        out.c1.mul_rns_scalar_assign(ring, &residues)?;
-        return Ok(out);
-    }
-    let (mant, exp) = if a == 0.0 {
-        (0u64, 0i32)
+    let (mant, exp) = if a < 4611686018427387904.0 {
+        (a as u64, 0i32)
     } else {
         let e = libm::ilogb(a) - 52;
         ((libm::ldexp(a, -e)) as u64, e)
     };
-    let residues: Vec<u64> = ring.q_moduli()[..=ct.level()]
+    ring.q_moduli()[..limbs]
         .iter()
         .map(|m| {
             let mut r = m.reduce(mant);
             if exp > 0 {
-                let mut p = m.reduce(2);
-                let mut e = exp as u32;
-                let mut pw = 1u64;
-                while e > 0 {
-                    if e & 1 == 1 {
-                        pw = m.mul(pw, p);
-                    }
-                    p = m.mul(p, p);
-                    e >>= 1;
-                }
-                r = m.mul(r, pw);
+                r = m.mul(r, m.pow(m.reduce(2), exp as u64));
             }
             if neg { m.sub(0, r) } else { r }
         })
-        .collect();
-    let mut out = ct.clone();
-    out.c0.mul_rns_scalar_assign(ring, &residues)?;
-    out.c1.mul_rns_scalar_assign(ring, &residues)?;
+        .collect()
+}
+
+/// Multiplies both parts by the integer `k` (an f64 holding an integer of any size) in
+/// place, keeping the scale label.
+fn mul_int_assign(ev: &Evaluator<'_>, ct: &mut Ciphertext, k: f64) -> Result<(), CkksError> {
+    let ring = ev.context().ring();
+    let residues = int_residues(ev, ct.level() + 1, k);
+    ct.c0.mul_rns_scalar_assign(ring, &residues)?;
+    ct.c1.mul_rns_scalar_assign(ring, &residues)?;
+    Ok(())
+}
+
+/// `acc += k b` in place for an integer `k`, at `acc`'s level (`b` at that level or
+/// above: only its first limbs are read), keeping `acc`'s scale label. One pass over the
+/// limbs, no copy of `b` (EvalMod's linear combinations are sums of many such terms).
+fn add_mul_int(
+    ev: &Evaluator<'_>,
+    acc: &mut Ciphertext,
+    b: &Ciphertext,
+    k: f64,
+) -> Result<(), CkksError> {
+    let ring = ev.context().ring();
+    let limbs = acc.level() + 1;
+    if b.level() < acc.level() || acc.slots != b.slots {
+        return Err(CkksError::BadLevel {
+            current: b.level(),
+            requested: acc.level(),
+        });
+    }
+    let residues = int_residues(ev, limbs, k);
+    let (kern, n) = (ring.kernels(), ring.n());
+    for (out, inp) in [(&mut acc.c0, &b.c0), (&mut acc.c1, &b.c1)] {
+        let data = &mut out.data_mut()[..limbs * n];
+        ring.executor().for_each_chunk_mut(data, n, &|i, limb| {
+            let q = ring.moduli()[i];
+            kern.mul_scalar_add_assign(limb, inp.limb(i), &q.shoup(residues[i]), q.value());
+        });
+    }
+    Ok(())
+}
+
+/// `k b` at `level` (`b` at that level or above) with the scale label `scale`.
+fn int_multiple_at(
+    ev: &Evaluator<'_>,
+    b: &Ciphertext,
+    level: usize,
+    k: f64,
+    scale: f64,
+) -> Result<Ciphertext, CkksError> {
+    let ring = ev.context().ring();
+    let mut out = Ciphertext {
+        c0: crate::ring::RnsPoly::zero(ring, level + 1, 0, b.c0.form())?,
+        c1: crate::ring::RnsPoly::zero(ring, level + 1, 0, b.c1.form())?,
+        scale,
+        slots: b.slots,
+    };
+    add_mul_int(ev, &mut out, b, k)?;
     Ok(out)
 }
 
 /// `a + c * b` where `a` is at a large (product) scale: `b` is multiplied by the integer
-/// `round(c * a.scale / b.scale)` and dropped to `a`'s level.
+/// `round(c * a.scale / b.scale)` and added at `a`'s level, in place.
 fn add_scaled(
     ev: &Evaluator<'_>,
-    a: &Ciphertext,
+    mut a: Ciphertext,
     b: &Ciphertext,
     c: f64,
 ) -> Result<Ciphertext, CkksError> {
-    let b = ev.drop_to_level(b, a.level())?;
     let k = libm::round(c * a.scale / b.scale);
-    let mut t = mul_int_f64(ev, &b, k)?;
-    t.scale = a.scale;
-    ev.add(a, &t)
+    add_mul_int(ev, &mut a, b, k)?;
+    Ok(a)
 }
 
 /// `T_0..` of one input in the Chebyshev basis: `T_i` for `i <= g` and `T_{g 2^j}`.
@@ -280,13 +302,12 @@ impl ChebBasis {
     ) -> Result<Ciphertext, CkksError> {
         let (a, b) = (i.div_ceil(2), i / 2);
         let (ta, tb) = (&t[&a], &t[&b]);
-        let prod = ev.mul_relin(ta, tb)?;
-        let mut two = mul_int_f64(ev, &prod, 2.0)?;
-        two.scale = prod.scale;
+        let mut two = ev.mul_relin(ta, tb)?;
+        mul_int_assign(ev, &mut two, 2.0)?;
         let sum = if a == b {
             ev.add_const(&two, Complex::from_real(-1.0))?
         } else {
-            add_scaled(ev, &two, &t[&(a - b)], -1.0)?
+            add_scaled(ev, two, &t[&(a - b)], -1.0)?
         };
         ev.rescale(&sum)
     }
@@ -339,10 +360,11 @@ impl ChebBasis {
         for (i, &qi) in qp.iter().enumerate().skip(1) {
             r[big - i] -= 0.5 * qi;
         }
-        let tg = ev.drop_to_level(&self.t[&big], l + 1)?;
+        // The product reads only the limbs of T_big it needs (no level-dropped copy).
+        let tg = &self.t[&big];
         let qs = target / tg.scale;
         let qc = self.eval(ev, &qp, l + 1, qs)?;
-        let mut prod = ev.mul_tensor(&qc, &tg)?;
+        let mut prod = ev.mul_tensor(&qc, tg)?;
         prod.scale = target;
         // The remainder's own products are at this level and scale too: all of them are
         // summed unrelinearized and share one key switch.
@@ -378,25 +400,12 @@ impl ChebBasis {
         level: usize,
         target: f64,
     ) -> Result<Ciphertext, CkksError> {
-        let mut acc: Option<Ciphertext> = None;
+        // One accumulator, every term added in place (no copies of the powers).
+        let mut acc = int_multiple_at(ev, &self.t[&1], level, 0.0, target)?;
         for (k, &ck) in c.iter().enumerate().skip(1) {
-            let tk = ev.drop_to_level(&self.t[&k], level)?;
-            let mut term = mul_int_f64(ev, &tk, libm::round(ck * target / tk.scale))?;
-            term.scale = target;
-            acc = Some(match acc {
-                None => term,
-                Some(a) => ev.add(&a, &term)?,
-            });
+            let tk = &self.t[&k];
+            add_mul_int(ev, &mut acc, tk, libm::round(ck * target / tk.scale))?;
         }
-        let mut acc = match acc {
-            Some(a) => a,
-            None => {
-                let t1 = ev.drop_to_level(&self.t[&1], level)?;
-                let mut z = mul_int_f64(ev, &t1, 0.0)?;
-                z.scale = target;
-                z
-            }
-        };
         acc.scale = target;
         if c[0] != 0.0 {
             acc = ev.add_const(&acc, Complex::from_real(c[0]))?;

@@ -158,19 +158,10 @@ impl<'a> Evaluator<'a> {
 
     /// The first `limbs` Q limbs of `p` (a ciphertext or plaintext polynomial, no P).
     fn prefix(&self, p: &RnsPoly, limbs: usize) -> Result<RnsPoly, CkksError> {
-        if limbs == p.q_limbs() {
+        if limbs == p.q_limbs() && p.p_limbs() == 0 {
             return Ok(p.clone());
         }
-        let n = self.ctx.ring().n();
-        let mut data = Vec::with_capacity(limbs * n);
-        data.extend_from_slice(&p.data()[..limbs * n]);
-        Ok(RnsPoly::from_data(
-            self.ctx.ring(),
-            data,
-            limbs,
-            0,
-            p.form(),
-        )?)
+        Ok(p.q_prefix(limbs)?)
     }
 
     /// `f(limb of x, limb of y, modulus)` over `x`'s limbs (`y` has at least as many, no
@@ -344,20 +335,31 @@ impl<'a> Evaluator<'a> {
     pub fn add_const(&self, a: &Ciphertext, c: Complex) -> Result<Ciphertext, CkksError> {
         self.counts.bump(Op::Add);
         let ring = self.ctx.ring();
-        let n = ring.n();
-        let mut coeffs = alloc::vec![0.0f64; n];
-        coeffs[0] = libm::round(c.re * a.scale);
-        coeffs[n / 2] = libm::round(c.im * a.scale);
-        let mut data = alloc::vec![0u64; (a.level() + 1) * n];
-        super::encoder::coeffs_to_residues(
-            &coeffs,
-            &self.ctx.params().q()[..=a.level()],
-            &mut data,
-        )?;
-        let mut p = RnsPoly::from_data(ring, data, a.level() + 1, 0, Form::Coeff)?;
-        p.to_ntt(ring)?;
+        let limbs = a.level() + 1;
+        // The constant polynomial `re + im X^(N/2)`: in NTT form `re` at every point plus
+        // `im` times the NTT of `X^(N/2)` (kept by the context), so no transform is needed.
+        let parts = [libm::round(c.re * a.scale), libm::round(c.im * a.scale)];
+        let mut res = alloc::vec![0u64; 2 * limbs];
+        super::encoder::coeffs_to_residues(&parts, &self.ctx.params().q()[..limbs], &mut res)?;
         let mut x = a.clone();
-        x.c0.add_assign(ring, &p)?;
+        if x.c0.form() != Form::Ntt {
+            return Err(crate::ring::RingError::WrongForm {
+                expected: Form::Ntt,
+            }
+            .into());
+        }
+        let (k, n) = (ring.kernels(), ring.n());
+        let mono = self.ctx.monomial_i();
+        for (i, limb) in x.c0.data_mut().chunks_exact_mut(n).enumerate() {
+            let q = ring.moduli()[i];
+            let (re, im) = (res[2 * i], res[2 * i + 1]);
+            if re != 0 {
+                limb.iter_mut().for_each(|v| *v = q.add(*v, re));
+            }
+            if im != 0 {
+                k.mul_scalar_add_assign(limb, mono.limb(i), &q.shoup(im), q.value());
+            }
+        }
         Ok(x)
     }
 
@@ -431,21 +433,47 @@ impl<'a> Evaluator<'a> {
     /// Counted as a multiplication.
     pub fn mul_tensor(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Tensor, CkksError> {
         self.counts.bump(Op::Mul);
-        let (x, y) = self.align(a, b)?;
+        if a.slots != b.slots {
+            return Err(CkksError::SlotMismatch(a.slots, b.slots));
+        }
+        if a.c0.form() != Form::Ntt || b.c0.form() != Form::Ntt {
+            let (x, y) = self.align(a, b)?;
+            let ring = self.ctx.ring();
+            let mut d0 = x.c0.clone();
+            d0.mul_assign(ring, &y.c0)?;
+            let mut d1 = x.c0;
+            d1.mul_assign(ring, &y.c1)?;
+            d1.mul_add_assign(ring, &x.c1, &y.c0)?;
+            let mut d2 = x.c1;
+            d2.mul_assign(ring, &y.c1)?;
+            return Ok(Tensor {
+                d0,
+                d1,
+                d2,
+                scale: x.scale * y.scale,
+                slots: x.slots,
+            });
+        }
+        // Each output starts as a copy of the kept limbs of one factor and is multiplied in
+        // place by the other's limbs: three copies instead of aligning both operands.
+        let limbs = a.level().min(b.level()) + 1;
+        let k = self.ctx.ring().kernels();
+        let mut d0 = self.prefix(&a.c0, limbs)?;
+        self.zip_prefix(&mut d0, &b.c0, |v, w, m| k.mul_assign(v, w, m.consts()))?;
+        let mut d1 = self.prefix(&a.c0, limbs)?;
+        self.zip_prefix(&mut d1, &b.c1, |v, w, m| k.mul_assign(v, w, m.consts()))?;
         let ring = self.ctx.ring();
-        let mut d0 = x.c0.clone();
-        d0.mul_assign(ring, &y.c0)?;
-        let mut d1 = x.c0;
-        d1.mul_assign(ring, &y.c1)?;
-        d1.mul_add_assign(ring, &x.c1, &y.c0)?;
-        let mut d2 = x.c1;
-        d2.mul_assign(ring, &y.c1)?;
+        for (i, limb) in d1.data_mut().chunks_exact_mut(ring.n()).enumerate() {
+            k.mul_add_assign(limb, a.c1.limb(i), b.c0.limb(i), ring.moduli()[i].consts());
+        }
+        let mut d2 = self.prefix(&a.c1, limbs)?;
+        self.zip_prefix(&mut d2, &b.c1, |v, w, m| k.mul_assign(v, w, m.consts()))?;
         Ok(Tensor {
             d0,
             d1,
             d2,
-            scale: x.scale * y.scale,
-            slots: x.slots,
+            scale: a.scale * b.scale,
+            slots: a.slots,
         })
     }
 
@@ -518,24 +546,27 @@ impl<'a> Evaluator<'a> {
         for x in last.iter_mut() {
             *x = ql.add(*x, h);
         }
-        let mut out = p.clone();
-        out.drop_q_limbs(1)?;
-        let mut tmp = alloc::vec![0u64; n];
-        for i in 0..l {
-            let m = ring.moduli()[i];
-            tmp.copy_from_slice(&last);
-            if ql.value() > m.value() {
-                k.reduce_assign(&mut tmp, m.consts());
-            }
-            // [c + h]_{q_l} - h, coefficient-wise, then to NTT form.
-            let h_i = m.reduce(h);
-            for x in tmp.iter_mut() {
-                *x = m.sub(*x, h_i);
-            }
-            ring.plan(i).forward(&mut tmp);
-            k.sub_assign(out.limb_mut(i), &tmp, m.value());
-            k.mul_scalar_assign(out.limb_mut(i), self.ctx.rescale_inv(l, i), m.value());
-        }
+        // Only the kept limbs are copied; each is corrected as one executor job.
+        let mut out = self.prefix(p, l)?;
+        let pool = self.ctx.switcher();
+        ring.executor()
+            .for_each_chunk_mut(out.data_mut(), n, &|i, limb| {
+                let m = ring.moduli()[i];
+                let mut tmp = pool.take(n);
+                tmp.copy_from_slice(&last);
+                if ql.value() > m.value() {
+                    k.reduce_assign(&mut tmp, m.consts());
+                }
+                // [c + h]_{q_l} - h, coefficient-wise, then to NTT form.
+                let h_i = m.reduce(h);
+                for x in tmp.iter_mut() {
+                    *x = m.sub(*x, h_i);
+                }
+                ring.plan(i).forward(&mut tmp);
+                k.sub_assign(limb, &tmp, m.value());
+                k.mul_scalar_assign(limb, self.ctx.rescale_inv(l, i), m.value());
+                pool.give(tmp);
+            });
         Ok(out)
     }
 
@@ -546,6 +577,20 @@ impl<'a> Evaluator<'a> {
         b: &Ciphertext,
     ) -> Result<Ciphertext, CkksError> {
         self.rescale(&self.mul_relin(a, b)?)
+    }
+
+    /// The Galois key of `g`, for transforms that drive the key switcher directly (the
+    /// double-hoisted linear transforms of bootstrapping), counting one rotation (hoisted
+    /// or not) and one key switch.
+    pub(crate) fn rotation_key(&self, g: usize, hoisted: bool) -> Result<&SwitchingKey, CkksError> {
+        let key = self.galois_key(g)?;
+        self.counts.bump(if hoisted {
+            Op::RotateHoisted
+        } else {
+            Op::Rotate
+        });
+        self.counts.bump(Op::KeySwitch);
+        Ok(key)
     }
 
     fn galois_key(&self, g: usize) -> Result<&SwitchingKey, CkksError> {

@@ -151,6 +151,7 @@ pub fn encode_client_message(ctx: &CkksContext, msg: &ClientMsg) -> Vec<u8> {
             out.extend_from_slice(&c.patience.to_le_bytes());
             out.extend_from_slice(&c.batch.to_le_bytes());
             out.extend_from_slice(&c.weight_scale.to_bits().to_le_bytes());
+            out.extend_from_slice(&c.logit_bound.to_bits().to_le_bytes());
         }
         ClientMsg::Decision(d) => {
             out.push(DECISION);
@@ -212,6 +213,7 @@ pub fn decode_client_message(ctx: &CkksContext, bytes: &[u8]) -> Result<ClientMs
                 patience: r.u32()?,
                 batch: r.u32()?,
                 weight_scale: r.f64()?,
+                logit_bound: r.f64()?,
             };
             if !c.is_valid() {
                 return Err(CodecError::InvalidValue("training configuration"));
@@ -462,6 +464,7 @@ pub fn encode_checkpoint(ctx: &CkksContext, c: &Checkpoint) -> Vec<u8> {
     out.extend_from_slice(&cfg.patience.to_le_bytes());
     out.extend_from_slice(&cfg.batch.to_le_bytes());
     out.extend_from_slice(&cfg.weight_scale.to_bits().to_le_bytes());
+    out.extend_from_slice(&cfg.logit_bound.to_bits().to_le_bytes());
     out.extend_from_slice(&c.epoch.to_le_bytes());
     out.extend_from_slice(&c.step.to_le_bytes());
     write_matrix(&mut out, &c.u);
@@ -498,6 +501,7 @@ pub fn decode_checkpoint(ctx: &CkksContext, bytes: &[u8]) -> Result<Checkpoint, 
         patience: r.u32()?,
         batch: r.u32()?,
         weight_scale: r.f64()?,
+        logit_bound: r.f64()?,
     };
     if !config.is_valid() {
         return Err(CodecError::InvalidValue("training configuration"));

@@ -50,6 +50,12 @@ pub const MAX_ROWS: u32 = 1 << 24;
 pub const MAX_COLS: u32 = 1 << 16;
 /// Largest epoch cap a client may ask for.
 pub const MAX_EPOCHS: u32 = 10_000;
+/// Widest softmax input domain (see [`TrainConfig::logit_bound`]): HETAL's `[-128, 128]`.
+pub const MAX_LOGIT_BOUND: f64 = 128.0;
+
+/// Narrowest softmax input domain (see [`TrainConfig::logit_bound`]).
+pub const MIN_LOGIT_BOUND: f64 = 32.0;
+
 /// Largest weight scale (see [`TrainConfig::weight_scale`]).
 pub const MAX_WEIGHT_SCALE: f64 = (1u64 << 40) as f64;
 
@@ -341,6 +347,11 @@ pub struct TrainConfig {
     /// the client picks it from the weights it expects
     /// ([`super::train::weight_scale_for`]).
     pub weight_scale: f64,
+    /// The softmax's input domain `[-B, B]`: a power of two from [`MIN_LOGIT_BOUND`] to
+    /// [`MAX_LOGIT_BOUND`] covering every logit of the run (the client picks it from its
+    /// plaintext run, [`super::train::logit_bound_for`]; 128 when it has none). A
+    /// narrower domain makes a shallower softmax: fewer bootstraps per step.
+    pub logit_bound: f64,
 }
 
 impl TrainConfig {
@@ -356,6 +367,9 @@ impl TrainConfig {
             && self.weight_scale <= MAX_WEIGHT_SCALE
             && (self.weight_scale as u64) as f64 == self.weight_scale
             && (self.weight_scale as u64).is_power_of_two()
+            && (MIN_LOGIT_BOUND..=MAX_LOGIT_BOUND).contains(&self.logit_bound)
+            && (self.logit_bound as u64) as f64 == self.logit_bound
+            && (self.logit_bound as u64).is_power_of_two()
     }
 }
 

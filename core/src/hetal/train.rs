@@ -123,6 +123,14 @@ pub trait RowSoftmax<E: SlotOps> {
     fn depth(&self) -> usize;
     /// Softmax of every row of `logits`.
     fn apply(&self, ev: &E, logits: &E::Value) -> Result<E::Value, SlotError>;
+    /// The output on all-zero logits when it is the same constant on every
+    /// real class (padded classes 0), e.g. `1/c` for a softmax. The first
+    /// step from [`Trainer::init_state`] then skips the logits and this row
+    /// function: its output is known without computing (for the wide-domain
+    /// softmax, up to 7 bootstraps saved at `c' = 16`). `None`: always apply.
+    fn at_zero(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// A monotonic clock in seconds (the std shim passes one; `core` has none).
@@ -163,13 +171,32 @@ impl Times {
         self.abt + self.softmax + self.atb + self.bootstrap + self.update + self.validation
     }
 
-    fn add(&mut self, o: &Times) {
+    /// Adds `o` component by component.
+    pub fn add(&mut self, o: &Times) {
         self.abt += o.abt;
         self.softmax += o.softmax;
         self.atb += o.atb;
         self.bootstrap += o.bootstrap;
         self.update += o.update;
         self.validation += o.validation;
+    }
+
+    /// The mean of `times`, component by component (zero for none).
+    pub fn mean<'a>(times: impl IntoIterator<Item = &'a Times>) -> Times {
+        let (mut sum, mut k) = (Times::default(), 0usize);
+        for t in times {
+            sum.add(t);
+            k += 1;
+        }
+        let f = 1.0 / k.max(1) as f64;
+        Times {
+            abt: sum.abt * f,
+            softmax: sum.softmax * f,
+            atb: sum.atb * f,
+            bootstrap: sum.bootstrap * f,
+            update: sum.update * f,
+            validation: sum.validation * f,
+        }
     }
 }
 
@@ -215,6 +242,27 @@ pub fn weight_scale_for(max_abs: f64) -> f64 {
     } else {
         1.0
     }
+}
+
+/// The softmax input domain `[-B, B]` for logits up to `max_abs_logit` (e.g.
+/// [`super::plain::TrainRun::max_abs_logit`]): the power of two covering them
+/// with a 50% margin (the encrypted run's logits follow the plaintext run's
+/// closely), from 32 (the narrowest domain of [`super::protocol::TrainConfig::logit_bound`])
+/// to 128 (HETAL's domain; `None` when even that is too narrow).
+///
+/// ```
+/// use hetal_core::hetal::train::logit_bound_for;
+/// assert_eq!(logit_bound_for(3.0), Some(32.0));
+/// assert_eq!(logit_bound_for(30.0), Some(64.0));
+/// assert_eq!(logit_bound_for(100.0), None);
+/// ```
+pub fn logit_bound_for(max_abs_logit: f64) -> Option<f64> {
+    let m = 1.5 * max_abs_logit;
+    if !m.is_finite() {
+        return None;
+    }
+    let b = libm::exp2(libm::ceil(libm::log2(m.max(1.0)))).max(32.0);
+    (b <= 128.0).then_some(b)
 }
 
 /// One encrypted mini-batch.
@@ -299,6 +347,11 @@ pub struct NagState<V> {
     pub u: EncMatrix<V>,
     /// Velocity.
     pub v: EncMatrix<V>,
+    /// `U = V = 0` exactly, as [`Trainer::init_state`] makes them: the next
+    /// step's logits are all zero, so it uses [`RowSoftmax::at_zero`]
+    /// instead of computing them. Cleared by the first step; a state read
+    /// back from a checkpoint is never fresh.
+    pub fresh: bool,
 }
 
 /// The server side of HETAL training over an engine `E`.
@@ -383,7 +436,11 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         let zero = self.ev().mul_const(&x.blocks()[0], Complex::ZERO)?;
         let blocks = alloc::vec![zero; layout.block_count()];
         let u = EncMatrix::from_blocks(layout, blocks)?;
-        Ok(NagState { v: u.clone(), u })
+        Ok(NagState {
+            v: u.clone(),
+            u,
+            fresh: true,
+        })
     }
 
     /// One training step on `batch`; returns its cost.
@@ -399,21 +456,34 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         let before = ev.counts();
         let mut rep = StepReport::default();
 
-        let t = self.clock.seconds();
-        let z = self.ops.diag_abt(&batch.x, &st.u, AbtOutput::Tiled)?;
-        rep.times.abt = self.clock.seconds() - t;
+        let known = if st.fresh {
+            self.softmax.at_zero()
+        } else {
+            None
+        };
+        let (mut d, t) = match known {
+            Some(p0) => {
+                let t = self.clock.seconds();
+                (self.known_minus_labels(p0, &batch.y)?, t)
+            }
+            None => {
+                let t = self.clock.seconds();
+                let z = self.ops.diag_abt(&batch.x, &st.u, AbtOutput::Tiled)?;
+                rep.times.abt = self.clock.seconds() - t;
 
-        let t = self.clock.seconds();
-        let p: Vec<E::Value> = z
-            .blocks()
-            .iter()
-            .map(|b| self.softmax.apply(ev, &self.unscale(b)?))
-            .collect::<Result<_, _>>()
-            .map_err(stage("softmax"))?;
-        rep.times.softmax = self.clock.seconds() - t;
+                let t = self.clock.seconds();
+                let p: Vec<E::Value> = z
+                    .blocks()
+                    .iter()
+                    .map(|b| self.softmax.apply(ev, &self.unscale(b)?))
+                    .collect::<Result<_, _>>()
+                    .map_err(stage("softmax"))?;
+                rep.times.softmax = self.clock.seconds() - t;
 
-        let t = self.clock.seconds();
-        let mut d = self.sub_labels(&p, &batch.y)?;
+                let t = self.clock.seconds();
+                (self.sub_labels(&p, &batch.y)?, t)
+            }
+        };
         let need = self.atb_depth(d[0].level(), batch.x.level());
         if d[0].level() < need {
             let tb = self.clock.seconds();
@@ -455,6 +525,7 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
 
         let t = self.clock.seconds();
         self.update(st, &g, k)?;
+        st.fresh = false;
         rep.times.update = self.clock.seconds() - t;
 
         if st.u.level() < need {
@@ -474,6 +545,35 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
             return Ok(z.clone());
         }
         self.ev().mul_const(z, Complex::from_real(r))
+    }
+
+    /// `P - Y` per block for the constant `P` of all-zero logits: `p0` on the
+    /// real classes, 0 on the padded ones, in every row (rows beyond the
+    /// batch too, as the softmax of their zero logits would give; their
+    /// features are zero). No level spent.
+    fn known_minus_labels(
+        &self,
+        p0: f64,
+        y: &EncMatrix<E::Value>,
+    ) -> Result<Vec<E::Value>, TrainError> {
+        let ev = self.ev();
+        let period = padded_classes(self.layout.classes);
+        let values: Vec<f64> = (0..ev.slot_count())
+            .map(|i| {
+                if i % period < self.layout.classes {
+                    p0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        y.blocks()
+            .iter()
+            .map(|yb| {
+                let p = ev.encode_real(&values, yb.level(), yb.scale())?;
+                Ok(ev.neg(&ev.sub_plain(yb, &p)?)?)
+            })
+            .collect()
     }
 
     /// `P - Y` per block, `Y` brought to `P`'s level and exact scale (one

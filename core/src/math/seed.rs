@@ -118,14 +118,6 @@ pub fn expand_key_limb(k: &Kernels, seed: &Seed, stream: u64, q: &Modulus, out: 
     while filled < len {
         k.chacha_groups(&key, stream, counter, KEY_DOUBLE_ROUNDS, &mut buf);
         counter += 4 * 16;
-        for w in buf.chunks_exact(2) {
-            if filled == len {
-                break;
-            }
-            let v = (u64::from(w[0]) | (u64::from(w[1]) << 32)) & mask;
-            // Branch-free: a rejected value is overwritten by the next draw.
-            out[filled] = v;
-            filled += usize::from(v < qv);
-        }
+        filled += k.sample_below(&buf, mask, qv, &mut out[filled..]);
     }
 }

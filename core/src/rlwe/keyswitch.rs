@@ -143,13 +143,14 @@ impl KeySwitcher {
     }
 
     /// An `n`-word buffer from the pool (contents unspecified).
-    fn take(&self, n: usize) -> Vec<u64> {
+    pub(crate) fn take(&self, n: usize) -> Vec<u64> {
         let mut v = self.pool.lock().pop().unwrap_or_default();
         v.resize(n, 0);
         v
     }
 
-    fn give(&self, v: Vec<u64>) {
+    /// Returns a buffer to the pool.
+    pub(crate) fn give(&self, v: Vec<u64>) {
         let mut pool = self.pool.lock();
         if pool.len() < POOL_MAX {
             pool.push(v);
@@ -350,18 +351,7 @@ impl KeySwitcher {
         key: &SwitchingKey,
     ) -> Result<(RnsPoly, RnsPoly), RlweError> {
         let (pc, n, qc) = (ctx.p_count(), ctx.n(), ctx.q_count());
-        let digits = l.div_ceil(self.alpha);
-        // A key restricted to lower levels lacks the limbs and digits this switch needs:
-        // refuse rather than compute with missing terms.
-        if key.level() + 1 < l {
-            return Err(RlweError::KeyLevel {
-                key_level: key.level(),
-                level: l - 1,
-            });
-        }
-        if key.dnum() < digits || key.b()[0].p_limbs() != pc || key.b()[0].n() != n {
-            return Err(RlweError::KeyShapeMismatch);
-        }
+        let digits = self.check_key(ctx, l, key)?;
         let k = ctx.kernels();
         let exec = ctx.executor();
         // Seeded keys also need a buffer per digit for their expanded `a` limbs.
@@ -431,6 +421,132 @@ impl KeySwitcher {
         Ok((d0, d1))
     }
 
+    /// The checks every switch of a level-`l` polynomial with `key` needs; returns the
+    /// number of digits.
+    fn check_key(
+        &self,
+        ctx: &RingContext,
+        l: usize,
+        key: &SwitchingKey,
+    ) -> Result<usize, RlweError> {
+        let digits = l.div_ceil(self.alpha);
+        // A key restricted to lower levels lacks the limbs and digits this switch needs:
+        // refuse rather than compute with missing terms.
+        if key.level() + 1 < l {
+            return Err(RlweError::KeyLevel {
+                key_level: key.level(),
+                level: l - 1,
+            });
+        }
+        if key.dnum() < digits || key.b()[0].p_limbs() != ctx.p_count() || key.b()[0].n() != ctx.n()
+        {
+            return Err(RlweError::KeyShapeMismatch);
+        }
+        Ok(digits)
+    }
+
+    /// The inner product of the digits of `src` with `key` over all of `Q_l * P`, NTT
+    /// form, without the ModDown: `(e0, e1)` with `e0 + e1 s ~ P c s'`.
+    fn inner_products_qp(
+        &self,
+        ctx: &RingContext,
+        src: &Source<'_>,
+        l: usize,
+        key: &SwitchingKey,
+    ) -> Result<(RnsPoly, RnsPoly), RlweError> {
+        let digits = self.check_key(ctx, l, key)?;
+        let (pc, n) = (ctx.p_count(), ctx.n());
+        let per_job = match key.storage() {
+            KeyStorage::Expanded => digits,
+            KeyStorage::Seeded => 2 * digits,
+        };
+        let mut d0 = RnsPoly::zero(ctx, l, pc, Form::Ntt)?;
+        let mut d1 = RnsPoly::zero(ctx, l, pc, Form::Ntt)?;
+        {
+            let l0: Vec<spin::Mutex<&mut [u64]>> =
+                d0.data_mut().chunks_mut(n).map(spin::Mutex::new).collect();
+            let l1: Vec<spin::Mutex<&mut [u64]>> =
+                d1.data_mut().chunks_mut(n).map(spin::Mutex::new).collect();
+            ctx.executor().run(l + pc, &|t| {
+                let mut bufs: Vec<Vec<u64>> = (0..per_job).map(|_| self.take(n)).collect();
+                let (mut o0, mut o1) = (l0[t].lock(), l1[t].lock());
+                self.inner_limb(ctx, src, key, l, digits, t, &mut bufs, &mut o0, &mut o1);
+                bufs.into_iter().for_each(|b| self.give(b));
+            });
+        }
+        Ok((d0, d1))
+    }
+
+    /// [`Self::apply`] without the ModDown (double hoisting): `(e0, e1)` over `Q_l * P`,
+    /// NTT form, with `e0 + e1 s ~ P c s'`. Sums of such results (and of their products
+    /// with plaintexts over `Q_l * P`) share one [`Self::mod_down`].
+    pub fn apply_lazy(
+        &self,
+        ctx: &RingContext,
+        dec: &Decomposed,
+        key: &SwitchingKey,
+        perm: Option<&[u32]>,
+    ) -> Result<(RnsPoly, RnsPoly), RlweError> {
+        self.inner_products_qp(ctx, &Source::Stored { dec, perm }, dec.q_limbs, key)
+    }
+
+    /// [`Self::switch`] without the ModDown: `(e0, e1)` over `Q_l * P`, NTT form, with
+    /// `e0 + e1 s ~ P c s'`.
+    pub fn switch_lazy(
+        &self,
+        ctx: &RingContext,
+        c: &RnsPoly,
+        key: &SwitchingKey,
+    ) -> Result<(RnsPoly, RnsPoly), RlweError> {
+        let (scaled, ntt) = self.scaled_limbs(ctx, c)?;
+        let c_ntt = ntt.as_ref().unwrap_or(c);
+        let src = Source::Fused {
+            c_ntt,
+            scaled: &scaled,
+        };
+        let out = self.inner_products_qp(ctx, &src, c.q_limbs(), key);
+        self.give(scaled);
+        out
+    }
+
+    /// `x * P` over `Q_l * P` for `x` over `Q_l` (NTT form): zero P limbs (the lift of a
+    /// ciphertext part into the extended basis, next to lazily switched parts).
+    pub fn lift_by_p(&self, ctx: &RingContext, x: &RnsPoly) -> Result<RnsPoly, RlweError> {
+        if x.p_limbs() != 0 || x.form() != Form::Ntt {
+            return Err(RlweError::KeyShapeMismatch);
+        }
+        let (l, n) = (x.q_limbs(), ctx.n());
+        let mut out = RnsPoly::zero(ctx, l, ctx.p_count(), Form::Ntt)?;
+        out.data_mut()[..l * n].copy_from_slice(x.data());
+        let k = ctx.kernels();
+        ctx.executor()
+            .for_each_chunk_mut(&mut out.data_mut()[..l * n], n, &|t, limb| {
+                let q = ctx.moduli()[t];
+                k.mul_scalar_assign(limb, &q.shoup(self.p_mod_q[t]), q.value());
+            });
+        Ok(out)
+    }
+
+    /// `acc += x * P` on the Q limbs of `acc` (over `Q_l * P`) for `x` over `Q_l`.
+    pub fn add_lifted(
+        &self,
+        ctx: &RingContext,
+        acc: &mut RnsPoly,
+        x: &RnsPoly,
+    ) -> Result<(), RlweError> {
+        let (l, n) = (acc.q_limbs(), ctx.n());
+        if x.q_limbs() < l || x.p_limbs() != 0 || x.form() != Form::Ntt || acc.form() != Form::Ntt {
+            return Err(RlweError::KeyShapeMismatch);
+        }
+        let k = ctx.kernels();
+        ctx.executor()
+            .for_each_chunk_mut(&mut acc.data_mut()[..l * n], n, &|t, limb| {
+                let q = ctx.moduli()[t];
+                k.mul_scalar_add_assign(limb, x.limb(t), &q.shoup(self.p_mod_q[t]), q.value());
+            });
+        Ok(())
+    }
+
     /// ModUp: the digits of `c` (`l` Q limbs, no P, either form), each extended to
     /// `Q_l * P` in NTT form, for many key switches of one polynomial (hoisting).
     pub fn decompose(&self, ctx: &RingContext, c: &RnsPoly) -> Result<Decomposed, RlweError> {
@@ -491,10 +607,14 @@ impl KeySwitcher {
         ctx.executor()
             .for_each_chunk_mut(out.data_mut(), n, &|t, o| {
                 let q = ctx.moduli()[t];
+                let mut table = [0u64; 256];
+                for (r, e) in table.iter_mut().enumerate().take(pc + 1) {
+                    *e = q.mul(q.reduce(r as u64), self.p_mod_q[t]);
+                }
                 let mut tmp = self.take(n);
                 conv.accumulate_limb(k, &y, t, &mut tmp);
                 for (c, &r) in tmp.iter_mut().zip(&u) {
-                    *c = q.sub(*c, q.mul(r as u64, self.p_mod_q[t]));
+                    *c = q.sub(*c, table[r as usize]);
                 }
                 ctx.plan(t).forward(&mut tmp);
                 k.sub_assign(o, &tmp, q.value());

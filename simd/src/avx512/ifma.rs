@@ -213,6 +213,15 @@ pub fn permute(a: &[u64], perm: &[u32], out: &mut [u64]) {
     super::permute(a, perm, out)
 }
 
+/// [`super::sample_below`].
+///
+/// # Safety
+/// The CPU must support AVX-512 F, DQ, VL, BW and IFMA (see [`crate::Kernels`]).
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx512ifma")]
+pub fn sample_below(words: &[u32], mask: u64, q: u64, out: &mut [u64]) -> usize {
+    super::sample_below(words, mask, q, out)
+}
+
 /// `out(X) = a(X^g) mod (X^n + 1, q)` for odd `g`, coefficient form.
 ///
 /// # Safety

@@ -231,6 +231,129 @@ pub fn reduce_assign(a: &mut [u64], m: &ModulusConsts) {
     scalar::reduce_assign(&mut a[done..], m);
 }
 
+/// `out[c] = sum_j a[j][c] b[j][c] mod q` (inputs below `q < 2^62`): each product
+/// Barrett-reduced, the sum kept in a register (one conditional subtraction per term)
+/// and stored once, where per-term [`mul_add_assign`] passes re-read and re-write `out`
+/// for every term. Same results as the scalar reference.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, DQ, VL and BW (see [`crate::Kernels`]).
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+pub fn dot_product(out: &mut [u64], a: &[&[u64]], b: &[&[u64]], m: &ModulusConsts) {
+    let k = a.len().min(b.len());
+    let n = out.len();
+    assert!(
+        a[..k].iter().chain(&b[..k]).all(|s| s.len() >= n),
+        "dot_product: input shorter than output"
+    );
+    let br = Barrett64::new(m);
+    let done = n / 8 * 8;
+    let po = out.as_mut_ptr();
+    for i in (0..done).step_by(8) {
+        let mut acc = zero();
+        for j in 0..k {
+            // SAFETY: `i + 8 <= n <= a[j].len(), b[j].len()` (checked above).
+            let (x, y) = unsafe { (load(a[j].as_ptr().add(i)), load(b[j].as_ptr().add(i))) };
+            acc = reduce_once(add(acc, br.mul(x, y)), br.q);
+        }
+        // SAFETY: `i + 8 <= done <= out.len()`.
+        unsafe { store(po.add(i), acc) };
+    }
+    out[done..].fill(0);
+    for (x, y) in a[..k].iter().zip(&b[..k]) {
+        scalar::mul_add_assign(&mut out[done..], &x[done..n], &y[done..n], m);
+    }
+}
+
+/// Two dot products sharing `a` (the key-switching inner product), as [`dot_product`]:
+/// `out0 = sum_j a[j] b0[j]`, `out1 = sum_j a[j] b1[j]` mod `q < 2^62`, each `a[j]`
+/// read once.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, DQ, VL and BW (see [`crate::Kernels`]).
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+pub fn dot_product2(
+    out0: &mut [u64],
+    out1: &mut [u64],
+    a: &[&[u64]],
+    b0: &[&[u64]],
+    b1: &[&[u64]],
+    m: &ModulusConsts,
+) {
+    let k = a.len().min(b0.len()).min(b1.len());
+    let n = out0.len().min(out1.len());
+    assert!(
+        a[..k]
+            .iter()
+            .chain(&b0[..k])
+            .chain(&b1[..k])
+            .all(|s| s.len() >= n),
+        "dot_product2: input shorter than output"
+    );
+    let br = Barrett64::new(m);
+    let done = n / 8 * 8;
+    let (p0, p1) = (out0.as_mut_ptr(), out1.as_mut_ptr());
+    for i in (0..done).step_by(8) {
+        let (mut acc0, mut acc1) = (zero(), zero());
+        for j in 0..k {
+            // SAFETY: `i + 8 <= n` and every input is at least `n` long (checked above).
+            let (x, y0, y1) = unsafe {
+                (
+                    load(a[j].as_ptr().add(i)),
+                    load(b0[j].as_ptr().add(i)),
+                    load(b1[j].as_ptr().add(i)),
+                )
+            };
+            acc0 = reduce_once(add(acc0, br.mul(x, y0)), br.q);
+            acc1 = reduce_once(add(acc1, br.mul(x, y1)), br.q);
+        }
+        // SAFETY: `i + 8 <= done <= out0.len(), out1.len()`.
+        unsafe {
+            store(p0.add(i), acc0);
+            store(p1.add(i), acc1);
+        }
+    }
+    for (out, b) in [(&mut *out0, b0), (&mut *out1, b1)] {
+        out[done..n].fill(0);
+        for (x, y) in a[..k].iter().zip(&b[..k]) {
+            scalar::mul_add_assign(&mut out[done..n], &x[done..n], &y[done..n], m);
+        }
+    }
+}
+
+/// `out[c] = sum_j a[j][c] w[j].w mod q` (any `a[j][c]`, `w[j].w < q < 2^62`): the
+/// accumulation of a fast base conversion, each term a Shoup product, the sum kept in a
+/// register and stored once. Same results as the scalar reference.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, DQ, VL and BW (see [`crate::Kernels`]).
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+pub fn dot_scalar(out: &mut [u64], a: &[&[u64]], w: &[ShoupConst], q: u64) {
+    let k = a.len().min(w.len());
+    let n = out.len();
+    assert!(
+        a[..k].iter().all(|s| s.len() >= n),
+        "dot_scalar: input shorter than output"
+    );
+    let qv = splat(q);
+    let done = n / 8 * 8;
+    let po = out.as_mut_ptr();
+    for i in (0..done).step_by(8) {
+        let mut acc = zero();
+        for j in 0..k {
+            // SAFETY: `i + 8 <= n <= a[j].len()` (checked above).
+            let x = unsafe { load(a[j].as_ptr().add(i)) };
+            acc = reduce_once(add(acc, Shoup64::new(&w[j], q).mul(x)), qv);
+        }
+        // SAFETY: `i + 8 <= done <= out.len()`.
+        unsafe { store(po.add(i), acc) };
+    }
+    out[done..].fill(0);
+    for (x, c) in a[..k].iter().zip(&w[..k]) {
+        scalar::mul_scalar_add_assign(&mut out[done..], &x[done..n], c, q);
+    }
+}
+
 /// `a[i] in [0, 2q)` to `a[i] mod q`.
 ///
 /// # Safety
@@ -267,6 +390,28 @@ pub fn permute(a: &[u64], perm: &[u32], out: &mut [u64]) {
         }
     }
     scalar::permute(a, &perm[done..], &mut out[done..]);
+}
+
+/// [`scalar::sample_below`] with 8 candidates per step: mask, compare, and a compress
+/// store of the accepted lanes (same values in the same order).
+///
+/// # Safety
+/// The CPU must support AVX-512 F, DQ, VL and BW (see [`crate::Kernels`]).
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+pub fn sample_below(words: &[u32], mask: u64, q: u64, out: &mut [u64]) -> usize {
+    let pairs = words.len() / 2;
+    let (mv, qv) = (splat(mask), splat(q));
+    let (mut filled, mut i) = (0usize, 0usize);
+    while i + 8 <= pairs && filled + 8 <= out.len() {
+        // SAFETY: `2 (i + 8) <= words.len()`: 16 words (8 little-endian u64) readable.
+        let v = and(unsafe { load(words.as_ptr().add(2 * i).cast()) }, mv);
+        let m = _mm512_cmplt_epu64_mask(v, qv);
+        // SAFETY: `filled + 8 <= out.len()` and the store writes at most 8 words.
+        unsafe { _mm512_mask_compressstoreu_epi64(out.as_mut_ptr().add(filled).cast(), m, v) };
+        filled += m.count_ones() as usize;
+        i += 8;
+    }
+    filled + scalar::sample_below(&words[2 * i..], mask, q, &mut out[filled..])
 }
 
 /// `out(X) = a(X^g) mod (X^n + 1, q)` for odd `g`, coefficient form.

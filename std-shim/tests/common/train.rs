@@ -5,7 +5,8 @@
 #![allow(dead_code)] // each test binary uses part of it
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
 
 use hetal::data::{Matrix, Split, npy_f32_bytes, npy_labels_bytes};
 use hetal_core::hetal::plain::{self, Features, NagConfig};
@@ -33,6 +34,23 @@ pub fn run_ok(args: &[&str]) -> Output {
 
 pub fn p(path: &Path) -> &str {
     path.to_str().unwrap()
+}
+
+/// Kills `child` with SIGKILL as soon as `file` exists (a checkpoint): the child must
+/// still be running then, and must have died unsuccessfully.
+pub fn kill_when_exists(child: &mut Child, file: &Path) {
+    let start = Instant::now();
+    while !file.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before {} was written",
+            file.display()
+        );
+        assert!(start.elapsed() < Duration::from_secs(600));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success());
 }
 
 /// A fresh empty directory.

@@ -523,4 +523,8 @@ impl<E: SlotOps> crate::hetal::train::RowSoftmax<E> for Softmax {
     fn apply(&self, ev: &E, logits: &E::Value) -> Result<E::Value, SlotError> {
         Softmax::apply(self, ev, logits)
     }
+    /// The exact softmax of a zero row: `1/c` on every class.
+    fn at_zero(&self) -> Option<f64> {
+        Some(1.0 / self.classes() as f64)
+    }
 }
