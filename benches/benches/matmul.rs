@@ -267,7 +267,8 @@ fn group(cr: &mut Criterion) -> BenchmarkGroup<'_, WallTime> {
 fn bench_shape(cr: &mut Criterion, shape: (usize, usize, usize), threads: usize) {
     let (a, b, c) = shape;
     let unit = UnitShape::new(a, (1 << 15) / a).expect("unit");
-    let id = |op: &str, m: &str| format!("matmul/{op}/{m}/{a}x{b}x{c}/{threads}t");
+    // The group adds the leading `matmul/`.
+    let id = |op: &str, m: &str| format!("{op}/{m}/{a}x{b}x{c}/{threads}t");
     if method_on("diag") {
         let k = keys(threads, &diag_plan(unit, c));
         let ev = CkksEngine::new(&k.ctx, &k.keys).with_secret_key(&k.sk, [1; 32]);

@@ -416,6 +416,32 @@ impl Bootstrapper {
         Ok(out)
     }
 
+    /// EvalMod on every part; with full slots (two parts) and an executor of more than
+    /// one thread the two evaluations run as two jobs (each one's per-limb work is
+    /// split further by the same executor), which keeps both threads busier than
+    /// splitting each small step over limbs.
+    fn eval_mod_parts(
+        &self,
+        ev: &Evaluator<'_>,
+        parts: &[Ciphertext],
+        d_in: f64,
+    ) -> Result<Vec<Ciphertext>, CkksError> {
+        let exec = ev.context().ring().executor();
+        if parts.len() < 2 || exec.parallelism() < 2 {
+            return parts.iter().map(|y| self.eval_mod(ev, y, d_in)).collect();
+        }
+        let out: Vec<spin::Mutex<Option<Result<Ciphertext, CkksError>>>> =
+            parts.iter().map(|_| spin::Mutex::new(None)).collect();
+        exec.run(parts.len(), &|i| {
+            *out[i].lock() = Some(self.eval_mod(ev, &parts[i], d_in));
+        });
+        // (An executor runs every job; were one skipped, it is computed here.)
+        out.into_iter()
+            .zip(parts)
+            .map(|(m, y)| m.into_inner().unwrap_or_else(|| self.eval_mod(ev, y, d_in)))
+            .collect()
+    }
+
     fn to_coeffs(&self, ev: &Evaluator<'_>, parts: &[Ciphertext]) -> Result<Ciphertext, CkksError> {
         let mut x = if parts.len() == 2 {
             let im = ev.mul_complex_const(&parts[1], Complex::I)?;
@@ -467,10 +493,7 @@ impl Bootstrapper {
         }
         let parts = self.to_slots(ev, ct)?;
         hook(Stage::CoeffToSlot, &parts);
-        let parts = parts
-            .iter()
-            .map(|y| self.eval_mod(ev, y, ct.scale))
-            .collect::<Result<Vec<_>, _>>()?;
+        let parts = self.eval_mod_parts(ev, &parts, ct.scale)?;
         hook(Stage::EvalMod, &parts);
         let out = self.to_coeffs(ev, &parts)?;
         hook(Stage::SlotToCoeff, core::slice::from_ref(&out));

@@ -158,19 +158,10 @@ impl<'a> Evaluator<'a> {
 
     /// The first `limbs` Q limbs of `p` (a ciphertext or plaintext polynomial, no P).
     fn prefix(&self, p: &RnsPoly, limbs: usize) -> Result<RnsPoly, CkksError> {
-        if limbs == p.q_limbs() {
+        if limbs == p.q_limbs() && p.p_limbs() == 0 {
             return Ok(p.clone());
         }
-        let n = self.ctx.ring().n();
-        let mut data = Vec::with_capacity(limbs * n);
-        data.extend_from_slice(&p.data()[..limbs * n]);
-        Ok(RnsPoly::from_data(
-            self.ctx.ring(),
-            data,
-            limbs,
-            0,
-            p.form(),
-        )?)
+        Ok(p.q_prefix(limbs)?)
     }
 
     /// `f(limb of x, limb of y, modulus)` over `x`'s limbs (`y` has at least as many, no

@@ -376,6 +376,21 @@ impl RnsPoly {
         Ok(())
     }
 
+    /// A copy of the first `q_limbs` Q limbs only (no P limbs): a level drop that copies
+    /// just the kept limbs, without re-checking residues that are already reduced.
+    pub(crate) fn q_prefix(&self, q_limbs: usize) -> Result<Self, RingError> {
+        if q_limbs == 0 || q_limbs > self.q_limbs {
+            return Err(RingError::BadLimbCount);
+        }
+        Ok(Self {
+            data: self.data[..q_limbs * self.n].to_vec(),
+            n: self.n,
+            q_limbs,
+            p_limbs: 0,
+            form: self.form,
+        })
+    }
+
     /// Drops the last `count` Q limbs (a level drop; P limbs are kept). At least one Q
     /// limb must remain.
     pub fn drop_q_limbs(&mut self, count: usize) -> Result<(), RingError> {
