@@ -434,14 +434,18 @@ fn client_recv(
     Ok(msg)
 }
 
+/// Sends `msg`, dropping it once encoded: the hello's keys (GBs at N16) are not held
+/// next to their encoding while it travels.
 fn client_send(
     t: &mut dyn Transport,
     ctx: &CkksContext,
     order: &mut ClientSession,
-    msg: &ClientMsg,
+    msg: ClientMsg,
 ) -> Result<(), CliError> {
-    order.sent(msg);
-    t.send(&codec::encode_client_message(ctx, msg))
+    order.sent(&msg);
+    let bytes = codec::encode_client_message(ctx, &msg);
+    drop(msg);
+    t.send_vec(bytes)
         .map_err(|e| CliError::msg(format!("server: {e}")))
 }
 
@@ -461,13 +465,13 @@ pub fn run_client(
 ) -> Result<ClientOutcome, CliError> {
     let mut order = ClientSession::new();
     let classes = state.classes as usize;
-    client_send(t, ctx, &mut order, &ClientMsg::Hello(Box::new(hello)))?;
+    client_send(t, ctx, &mut order, ClientMsg::Hello(Box::new(hello)))?;
     client_recv(t, ctx, &mut order)?;
-    client_send(t, ctx, &mut order, &ClientMsg::Dataset(data))?;
+    client_send(t, ctx, &mut order, ClientMsg::Dataset(data))?;
     client_recv(t, ctx, &mut order)?;
     let mut stop = EarlyStopping::new(cfg.patience as usize);
     let epochs_cap = cfg.epochs;
-    client_send(t, ctx, &mut order, &ClientMsg::Config(cfg))?;
+    client_send(t, ctx, &mut order, ClientMsg::Config(cfg))?;
     let mut history = Vec::new();
     let mut sent_at = Instant::now();
     loop {
@@ -502,7 +506,7 @@ pub fn run_client(
                     stop: stop.should_stop() || epoch >= epochs_cap,
                 };
                 sent_at = Instant::now();
-                client_send(t, ctx, &mut order, &ClientMsg::Decision(d))?;
+                client_send(t, ctx, &mut order, ClientMsg::Decision(d))?;
             }
             ServerMsg::FinalModel {
                 epochs,

@@ -59,6 +59,11 @@ impl std::error::Error for TransportError {}
 pub trait Transport {
     /// Sends one payload.
     fn send(&mut self, payload: &[u8]) -> Result<(), TransportError>;
+    /// Sends one payload the caller no longer needs (an in-process transport hands it
+    /// over instead of copying it).
+    fn send_vec(&mut self, payload: Vec<u8>) -> Result<(), TransportError> {
+        self.send(&payload)
+    }
     /// Receives one payload (at most the transport's frame limit).
     fn recv(&mut self) -> Result<Vec<u8>, TransportError>;
 }
@@ -164,6 +169,9 @@ impl Transport for MemTransport {
         self.tx
             .send(payload.to_vec())
             .map_err(|_| TransportError::Closed)
+    }
+    fn send_vec(&mut self, payload: Vec<u8>) -> Result<(), TransportError> {
+        self.tx.send(payload).map_err(|_| TransportError::Closed)
     }
     fn recv(&mut self) -> Result<Vec<u8>, TransportError> {
         let p = self.rx.recv().map_err(|_| TransportError::Closed)?;
