@@ -92,6 +92,17 @@ impl Barrett64 {
     fn mul(self, a: V, b: V) -> V {
         self.reduce(mul_hi(a, b, hi32(b)), mul_lo(a, b))
     }
+
+    /// `a b mod q` in `[0, 2q)` for `a, b < q` ([`Self::reduce`] without its last
+    /// conditional subtraction): for sums that reduce once per term modulo `2q`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+    fn mul_lazy(self, a: V, b: V) -> V {
+        let (hi, lo) = (mul_hi(a, b, hi32(b)), mul_lo(a, b));
+        let t = or(shl(hi, self.shift_hi), shr(lo, self.shift_lo));
+        let qhat = mul_hi(t, self.mu, self.mu_hi);
+        reduce_once(sub(lo, mul_lo(qhat, self.q)), self.q)
+    }
 }
 
 /// `y w mod q` in `[0, q)` for any `y`, by 64-bit Shoup (`ws = floor(w 2^64 / q)`).
@@ -118,8 +129,15 @@ impl Shoup64 {
     #[inline]
     #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
     fn mul(self, y: V) -> V {
+        reduce_once(self.mul_lazy(y), self.q)
+    }
+
+    /// `y w mod q` in `[0, 2q)` (the exact Shoup quotient is at most one short).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+    fn mul_lazy(self, y: V) -> V {
         let qhat = mul_hi(y, self.ws, self.ws_hi);
-        reduce_once(sub(mul_lo(y, self.w), mul_lo(qhat, self.q)), self.q)
+        sub(mul_lo(y, self.w), mul_lo(qhat, self.q))
     }
 }
 
@@ -247,6 +265,8 @@ pub fn dot_product(out: &mut [u64], a: &[&[u64]], b: &[&[u64]], m: &ModulusConst
         "dot_product: input shorter than output"
     );
     let br = Barrett64::new(m);
+    // Terms in [0, 2q), the sum kept in [0, 2q) (4q < 2^64 as q < 2^62).
+    let two_q = splat(2 * m.q);
     let done = n / 8 * 8;
     let po = out.as_mut_ptr();
     for i in (0..done).step_by(8) {
@@ -254,10 +274,10 @@ pub fn dot_product(out: &mut [u64], a: &[&[u64]], b: &[&[u64]], m: &ModulusConst
         for j in 0..k {
             // SAFETY: `i + 8 <= n <= a[j].len(), b[j].len()` (checked above).
             let (x, y) = unsafe { (load(a[j].as_ptr().add(i)), load(b[j].as_ptr().add(i))) };
-            acc = reduce_once(add(acc, br.mul(x, y)), br.q);
+            acc = reduce_once(add(acc, br.mul_lazy(x, y)), two_q);
         }
         // SAFETY: `i + 8 <= done <= out.len()`.
-        unsafe { store(po.add(i), acc) };
+        unsafe { store(po.add(i), reduce_once(acc, br.q)) };
     }
     out[done..].fill(0);
     for (x, y) in a[..k].iter().zip(&b[..k]) {
@@ -291,6 +311,8 @@ pub fn dot_product2(
         "dot_product2: input shorter than output"
     );
     let br = Barrett64::new(m);
+    // Terms in [0, 2q), the sums kept in [0, 2q) (4q < 2^64 as q < 2^62).
+    let two_q = splat(2 * m.q);
     let done = n / 8 * 8;
     let (p0, p1) = (out0.as_mut_ptr(), out1.as_mut_ptr());
     for i in (0..done).step_by(8) {
@@ -304,13 +326,13 @@ pub fn dot_product2(
                     load(b1[j].as_ptr().add(i)),
                 )
             };
-            acc0 = reduce_once(add(acc0, br.mul(x, y0)), br.q);
-            acc1 = reduce_once(add(acc1, br.mul(x, y1)), br.q);
+            acc0 = reduce_once(add(acc0, br.mul_lazy(x, y0)), two_q);
+            acc1 = reduce_once(add(acc1, br.mul_lazy(x, y1)), two_q);
         }
         // SAFETY: `i + 8 <= done <= out0.len(), out1.len()`.
         unsafe {
-            store(p0.add(i), acc0);
-            store(p1.add(i), acc1);
+            store(p0.add(i), reduce_once(acc0, br.q));
+            store(p1.add(i), reduce_once(acc1, br.q));
         }
     }
     for (out, b) in [(&mut *out0, b0), (&mut *out1, b1)] {
@@ -335,7 +357,8 @@ pub fn dot_scalar(out: &mut [u64], a: &[&[u64]], w: &[ShoupConst], q: u64) {
         a[..k].iter().all(|s| s.len() >= n),
         "dot_scalar: input shorter than output"
     );
-    let qv = splat(q);
+    // Terms in [0, 2q), the sum kept in [0, 2q) (4q < 2^64 as q < 2^62).
+    let (qv, two_q) = (splat(q), splat(2 * q));
     let done = n / 8 * 8;
     let po = out.as_mut_ptr();
     for i in (0..done).step_by(8) {
@@ -343,10 +366,10 @@ pub fn dot_scalar(out: &mut [u64], a: &[&[u64]], w: &[ShoupConst], q: u64) {
         for j in 0..k {
             // SAFETY: `i + 8 <= n <= a[j].len()` (checked above).
             let x = unsafe { load(a[j].as_ptr().add(i)) };
-            acc = reduce_once(add(acc, Shoup64::new(&w[j], q).mul(x)), qv);
+            acc = reduce_once(add(acc, Shoup64::new(&w[j], q).mul_lazy(x)), two_q);
         }
         // SAFETY: `i + 8 <= done <= out.len()`.
-        unsafe { store(po.add(i), acc) };
+        unsafe { store(po.add(i), reduce_once(acc, qv)) };
     }
     out[done..].fill(0);
     for (x, c) in a[..k].iter().zip(&w[..k]) {
