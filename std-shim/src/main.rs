@@ -293,7 +293,8 @@ enum Command {
     /// state, needs no softmax). `--plain` trains the plaintext reference only
     /// (seconds).
     ///
-    /// Examples: `hetal demo` (N16, about 10 minutes on 2 cores),
+    /// Examples: `hetal demo` (N16: about 14 CPU-minutes, 8-16 minutes wall on 2 cores
+    /// depending on what else runs),
     /// `hetal demo --plain --out demo-out`,
     /// `hetal demo --epochs 2` (a shorter encrypted run)
     Demo {

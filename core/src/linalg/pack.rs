@@ -120,31 +120,35 @@ impl<E: SlotOps> MatrixOps<'_, E> {
             // Shifted copies `x` rotated right by `k` chunks (chunk `cap - k`
             // lands on chunk 0), each from a smaller one by its top power of two.
             let mut shifted: BTreeMap<usize, E::Value> = BTreeMap::new();
-            shifted.insert(0, x.clone());
             for j in 0..here {
                 let k = (cap - j) % cap;
-                let y = self.shifted(&mut shifted, k, chunk)?;
-                let m = self.masked(&y, Mask::RowsBelow(period))?;
+                self.ensure_shifted(x, &mut shifted, k, chunk)?;
+                let y = if k == 0 { x } else { &shifted[&k] };
+                let m = self.masked(y, Mask::RowsBelow(period))?;
                 out.push(self.ev.rotate_and_sum(&m, cap, -chunk)?);
             }
         }
         Ok(out)
     }
 
-    /// `x` rotated right by `k` chunks, memoised in `memo` (key 0 holds `x`).
-    fn shifted(
+    /// Puts `x` rotated right by `k` chunks into `memo` (`k` = 0 is `x` itself,
+    /// not stored), each from a smaller one by its top power of two.
+    fn ensure_shifted(
         &self,
+        x: &E::Value,
         memo: &mut BTreeMap<usize, E::Value>,
         k: usize,
         chunk: isize,
-    ) -> Result<E::Value, SlotError> {
-        if let Some(v) = memo.get(&k) {
-            return Ok(v.clone());
+    ) -> Result<(), SlotError> {
+        if k == 0 || memo.contains_key(&k) {
+            return Ok(());
         }
         let top = 1usize << (usize::BITS - 1 - k.leading_zeros());
-        let base = self.shifted(memo, k - top, chunk)?;
-        let v = self.ev.rotate(&base, -(top as isize) * chunk)?;
-        memo.insert(k, v.clone());
-        Ok(v)
+        let rest = k - top;
+        self.ensure_shifted(x, memo, rest, chunk)?;
+        let base = if rest == 0 { x } else { &memo[&rest] };
+        let v = self.ev.rotate(base, -(top as isize) * chunk)?;
+        memo.insert(k, v);
+        Ok(())
     }
 }

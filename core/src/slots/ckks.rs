@@ -6,6 +6,7 @@
 //! counts per trait call exactly as [`super::SlotSim`] does, so operation
 //! counts measured on the simulator are the ones CKKS pays.
 
+use alloc::borrow::Cow;
 use alloc::format;
 use alloc::vec::Vec;
 
@@ -157,13 +158,22 @@ impl<'a> CkksEngine<'a> {
         Ok(())
     }
 
-    /// Drops `ct` to `level` if it is above, counting the drop.
-    fn lowered(&self, ct: &Ciphertext, level: usize) -> Result<Ciphertext, SlotError> {
+    /// `ct` dropped to `level` if it is above (counting the drop), else `ct` itself:
+    /// borrowed, so an operand already at its level is not copied (a 27 MB
+    /// ciphertext at the N16 compute top).
+    fn lowered<'c>(
+        &self,
+        ct: &'c Ciphertext,
+        level: usize,
+    ) -> Result<Cow<'c, Ciphertext>, SlotError> {
         if ct.level() <= level {
-            return Ok(ct.clone());
+            return Ok(Cow::Borrowed(ct));
         }
         self.count(|c| c.level_drop += 1);
-        self.ev.drop_to_level(ct, level).map_err(engine_err("drop"))
+        self.ev
+            .drop_to_level(ct, level)
+            .map(Cow::Owned)
+            .map_err(engine_err("drop"))
     }
 
     /// Counts the implicit drop of a plaintext above `level` (the evaluator
@@ -330,7 +340,7 @@ impl SlotOps for CkksEngine<'_> {
         let level = a.level().min(b.level());
         let out = self
             .ev
-            .add(&self.lowered(a, level)?, &self.lowered(b, level)?)
+            .add(&*self.lowered(a, level)?, &*self.lowered(b, level)?)
             .map_err(engine_err("add"))?;
         self.count(|c| c.add += 1);
         Ok(self.emit(out))
@@ -342,7 +352,7 @@ impl SlotOps for CkksEngine<'_> {
         let level = a.level().min(b.level());
         let out = self
             .ev
-            .sub(&self.lowered(a, level)?, &self.lowered(b, level)?)
+            .sub(&*self.lowered(a, level)?, &*self.lowered(b, level)?)
             .map_err(engine_err("sub"))?;
         self.count(|c| c.add += 1);
         Ok(self.emit(out))
@@ -404,8 +414,8 @@ impl SlotOps for CkksEngine<'_> {
                 // The product would be dropped to the sum's level: drop its
                 // operands instead (same result), counted as one drop.
                 let l = *l;
-                x = self.ev.drop_to_level(&x, l).map_err(engine_err("drop"))?;
-                y = self.ev.drop_to_level(&y, l).map_err(engine_err("drop"))?;
+                x = Cow::Owned(self.ev.drop_to_level(&x, l).map_err(engine_err("drop"))?);
+                y = Cow::Owned(self.ev.drop_to_level(&y, l).map_err(engine_err("drop"))?);
                 self.count(|c| c.level_drop += 1);
             }
             let level = x.level();
@@ -529,7 +539,7 @@ impl SlotOps for CkksEngine<'_> {
                 requested: level,
             });
         }
-        let out = self.lowered(a, level)?;
+        let out = self.lowered(a, level)?.into_owned();
         Ok(self.emit(out))
     }
 
@@ -625,11 +635,11 @@ impl SlotOps for CkksEngine<'_> {
         let level = a.level().min(b.level());
         let ib = self
             .ev
-            .mul_complex_const(&self.lowered(b, level)?, Complex::I)
+            .mul_complex_const(&*self.lowered(b, level)?, Complex::I)
             .map_err(engine_err("bootstrap"))?;
         let mut z = self
             .ev
-            .add(&self.lowered(a, level)?, &ib)
+            .add(&*self.lowered(a, level)?, &ib)
             .map_err(engine_err("bootstrap"))?;
         // Read the same encoding at twice the scale: the slots become z / 2 at
         // no cost, so Re z = w + conj(w) and Im z = -i (w - conj(w)) below.
