@@ -39,8 +39,10 @@ use crate::rlwe::{KeyStorage, PublicKey, SwitchingKey};
 
 /// File magic.
 pub const MAGIC: [u8; 4] = *b"HETL";
-/// Current format version.
-pub const VERSION: u16 = 2;
+/// Current format version: 2 added seeded key parts and key levels; 3 the softmax
+/// domain (`logit_bound`) in the training configuration and checkpoints, so a file or
+/// peer of an older build is refused by its version instead of misread.
+pub const VERSION: u16 = 3;
 
 /// What an encoded object is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
