@@ -3,7 +3,7 @@
 # of shared/bench/peers/ back to back, each pinned to one core, and prints our time, the
 # peer's time and the ratio (ours / peer: below 1 means we are faster).
 #
-#   bash benches/peer_compare.sh [poulpy|openfhe|all]      (default: all)
+#   bash benches/peer_compare.sh [poulpy|openfhe|boot|all]      (default: all)
 #
 # poulpy:  peer/poulpy-like/*  vs  poulpy-ckks 0.10 (shared/bench/peers/poulpy, `ifma
 #          leveled` on an AVX-512 IFMA CPU, else `avx-ntt`); needs the nightly toolchain
@@ -11,6 +11,10 @@
 # openfhe: peer/openfhe-like/*  vs  OpenFHE 1.6.1 (shared/bench/peers/bench_openfhe.py
 #          --part ops); needs CPython 3.10 for the openfhe wheel (venv made as run_all.sh
 #          does, at $PEER_VENV, default ~/.cache/hetal-peers).
+# boot:    boot/N16/full/1t (benches/benches/boot.rs, timed once: 2^15 slots, one thread)
+#          vs OpenFHE's sparse-encapsulated bootstrapping (bench_openfhe.py --part boot
+#          --recipe $PEER_BOOT_RECIPE, default 5,3,59,3: the recipe that fits this machine's
+#          memory, 5 levels left; 2 runs, min). About 6 minutes and ~11 GB resident.
 #
 # Environment: PEER_CORE (core for every run, default 0; `none`: no pinning), PEERS_DIR (the peers folder,
 # default ../shared/bench/peers next to the repository), PEER_REPS (peer repetitions,
@@ -106,6 +110,19 @@ else:
 PY
 }
 
+# The CPython 3.10 venv with the openfhe wheel (made as peers/run_all.sh does).
+venv=${PEER_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/hetal-peers}
+openfhe_venv() {
+  if [ ! -x "$venv/bin/python" ]; then
+    py=${PY310:-}
+    [ -n "$py" ] || py=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10*/bin/python 2>/dev/null | tail -n 1 || true)
+    [ -n "$py" ] || py=$(command -v python3.10 || true)
+    [ -x "$py" ] || { echo "peer_compare: OpenFHE needs CPython 3.10 (set PY310)" >&2; exit 2; }
+    "$py" -m venv "$venv"
+    "$venv/bin/pip" install -q openfhe==1.6.1.0.22.4 numpy==2.2.6
+  fi
+}
+
 if [ "$which" = all ] || [ "$which" = poulpy ]; then
   echo "== ours: peer/poulpy-like" >&2
   ours poulpy-like
@@ -126,19 +143,51 @@ if [ "$which" = all ] || [ "$which" = poulpy ]; then
 fi
 
 if [ "$which" = all ] || [ "$which" = openfhe ]; then
-  venv=${PEER_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/hetal-peers}
-  if [ ! -x "$venv/bin/python" ]; then
-    py=${PY310:-}
-    [ -n "$py" ] || py=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10*/bin/python 2>/dev/null | tail -n 1 || true)
-    [ -n "$py" ] || py=$(command -v python3.10 || true)
-    [ -x "$py" ] || { echo "peer_compare: OpenFHE needs CPython 3.10 (set PY310)" >&2; exit 2; }
-    "$py" -m venv "$venv"
-    "$venv/bin/pip" install -q openfhe==1.6.1.0.22.4 numpy==2.2.6
-  fi
+  openfhe_venv
   echo "== ours: peer/openfhe-like" >&2
   ours openfhe-like
   echo "== OpenFHE" >&2
   OMP_NUM_THREADS=1 $pin "$venv/bin/python" "$peers/bench_openfhe.py" --part ops --reps "$reps" --tsv \
     --out "$out/openfhe.jsonl" > "$out/openfhe.tsv"
   report openfhe
+fi
+
+if [ "$which" = all ] || [ "$which" = boot ]; then
+  openfhe_venv
+  recipe=${PEER_BOOT_RECIPE:-5,3,59,3}
+  echo "== ours: boot/N16 (keys, then one bootstrap per case)" >&2
+  boot_bin=$(cd "$repo" && cargo bench -q -p hetal-benches --bench boot --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import sys, json
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "boot" and m.get("executable"):
+        print(m["executable"])' | tail -n 1)
+  [ -x "$boot_bin" ] || { echo "peer_compare: could not build benches/benches/boot.rs" >&2; exit 1; }
+  (cd "$repo" && HETAL_BENCH_PRESETS=N16 $pin "$boot_bin" --bench > "$out/ours_boot.txt")
+  echo "== OpenFHE bootstrapping (recipe $recipe)" >&2
+  OMP_NUM_THREADS=1 $pin "$venv/bin/python" "$peers/bench_openfhe.py" --part boot --recipe "$recipe" \
+    --boot-reps 2 --out "$out/openfhe_boot.jsonl" > /dev/null
+  python3 - "$out" <<'PY'
+import json, os, re, sys
+out = sys.argv[1]
+ours = {}
+for line in open(os.path.join(out, "ours_boot.txt")):
+    m = re.match(r"boot/N16/full/(\w+): one run ([\d.]+) s CPU, ([\d.]+) s wall(.*)", line)
+    if m:
+        ours[m.group(1)] = (float(m.group(2)), float(m.group(3)), m.group(4))
+peer = {}
+for line in open(os.path.join(out, "openfhe_boot.jsonl")):
+    d = json.loads(line)
+    peer[d["op"]] = d
+t1, kg, b = ours["1t"], ours["keygen"], peer["boot"]
+bits = re.search(r"([\d.]+) bits, (\d+) levels", t1[2])
+gib = re.search(r"([\d.]+) GiB", kg[2])
+print("\nBootstrapping, N = 2^16, 2^15 slots, one thread\n")
+print("| | bootstrap (wall) | precision | levels left | key generation | keys |")
+print("|---|---|---|---|---|---|")
+print(f"| ours (boot/N16/full/1t) | {t1[1]:.2f} s | {bits.group(1)} bits | {bits.group(2)} | {kg[1]:.1f} s | {gib.group(1)} GiB |")
+k = peer["boot_keygen"]
+print(f"| OpenFHE 1.6.1 (sparse-encapsulated) | {b['min_s']:.2f} s (min of {b['reps']}) | {b['bits']} bits | {b['levels_left']} | {k['min_s']:.1f} s | {k['boot_keys_bytes_est'] / 2**30:.2f} GiB (est.) |")
+print(f"\nratio ours / OpenFHE (bootstrap wall time): {t1[1] / b['min_s']:.2f}; OpenFHE peak RSS {b.get('peak_rss_gib', '?')} GiB")
+PY
 fi
