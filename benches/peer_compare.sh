@@ -43,14 +43,21 @@ echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs); pinned
 simd=$(cd "$repo" && cargo run -q --release -p hetal -- info 2>/dev/null | grep -i -m1 'backend' || true)
 [ -n "$simd" ] && echo "ours: $simd"
 
-# Our benches: build once, then run the criterion binary itself under taskset.
-bench_bin=$(cd "$repo" && cargo bench -q -p hetal-benches --bench peer --no-run --message-format=json 2>/dev/null |
-  python3 -c 'import sys, json
+# Builds benches/benches/$1.rs and prints its binary, to run it directly under taskset.
+bench_binary() {
+  local bin
+  bin=$(cd "$repo" && cargo bench -q -p hetal-benches --bench "$1" --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import sys, json
 for l in sys.stdin:
     m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "peer" and m.get("executable"):
-        print(m["executable"])' | tail -n 1)
-[ -x "$bench_bin" ] || { echo "peer_compare: could not build benches/benches/peer.rs" >&2; exit 1; }
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1] and m.get("executable"):
+        print(m["executable"])' "$1" | tail -n 1)
+  [ -x "$bin" ] || { echo "peer_compare: could not build benches/benches/$1.rs" >&2; exit 1; }
+  echo "$bin"
+}
+
+# Our benches: build once, then run the criterion binary itself under taskset.
+bench_bin=$(bench_binary peer)
 ours() {
   # Criterion writes under the current directory's target/criterion unless told otherwise.
   (cd "$repo" && CRITERION_HOME="$out/criterion" HETAL_PEER_SETS="$1" $pin "$bench_bin" --bench --noplot >/dev/null)
@@ -156,13 +163,7 @@ if [ "$which" = all ] || [ "$which" = boot ]; then
   openfhe_venv
   recipe=${PEER_BOOT_RECIPE:-5,3,59,3}
   echo "== ours: boot/N16 (keys, then one bootstrap per case)" >&2
-  boot_bin=$(cd "$repo" && cargo bench -q -p hetal-benches --bench boot --no-run --message-format=json 2>/dev/null |
-    python3 -c 'import sys, json
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "boot" and m.get("executable"):
-        print(m["executable"])' | tail -n 1)
-  [ -x "$boot_bin" ] || { echo "peer_compare: could not build benches/benches/boot.rs" >&2; exit 1; }
+  boot_bin=$(bench_binary boot)
   (cd "$repo" && HETAL_BENCH_PRESETS=N16 $pin "$boot_bin" --bench > "$out/ours_boot.txt")
   echo "== OpenFHE bootstrapping (recipe $recipe)" >&2
   OMP_NUM_THREADS=1 $pin "$venv/bin/python" "$peers/bench_openfhe.py" --part boot --recipe "$recipe" \
