@@ -1,11 +1,13 @@
-//! The embedded demo set (see `std-shim/data/demo/README.md`) and the plaintext demo.
+//! `hetal demo`: the whole protocol in one process on the embedded demo set (see
+//! `std-shim/data/demo/README.md`) or on a folder of `.npy` splits, next to the
+//! plaintext reference trained on the same batches.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use hetal_core::hetal::plain::{self, Features, NagConfig};
 
-use crate::data::{Matrix, Split, features_npy, labels_npy};
+use crate::data::{Matrix, Split, check_labels, features_npy, labels_npy, load_split};
 use crate::files::CliError;
 use crate::report::{EpochPoint, Report};
 
@@ -46,12 +48,90 @@ pub fn embedded() -> Result<[Split; 3], CliError> {
     Ok([load(0)?, load(1)?, load(2)?])
 }
 
+/// Where the demo's train, validation and test splits come from.
+#[derive(Clone, Debug, Default)]
+pub enum DataSource {
+    /// The embedded 64-d demo set.
+    #[default]
+    Embedded,
+    /// A folder holding `{train,val,test}_{x,y}.npy` (float features, integer labels)
+    /// and optionally `classes.txt` (one class name per line), the layout of the
+    /// feature sets in `shared/data`.
+    Dir(PathBuf),
+}
+
+/// The loaded splits of a [`DataSource`].
+#[derive(Clone, Debug)]
+pub struct DataSet {
+    /// What the report calls the set.
+    pub name: String,
+    /// Train, validation and test.
+    pub splits: [Split; 3],
+    /// Number of classes.
+    pub classes: usize,
+}
+
+impl DataSource {
+    /// Loads and checks the splits: same feature count everywhere, labels below the
+    /// class count (from `classes.txt`, else the largest training label plus one).
+    pub fn load(&self) -> Result<DataSet, CliError> {
+        let dir = match self {
+            DataSource::Embedded => {
+                return Ok(DataSet {
+                    name: "demo (Fashion-MNIST, EfficientNet-Lite0 + PCA 64)".into(),
+                    splits: embedded()?,
+                    classes: CLASSES.lines().filter(|l| !l.is_empty()).count(),
+                });
+            }
+            DataSource::Dir(dir) => dir,
+        };
+        let file = |name: &str| dir.join(name);
+        let load = |s: &str| load_split(&file(&format!("{s}_x.npy")), &file(&format!("{s}_y.npy")));
+        let splits = [load("train")?, load("val")?, load("test")?];
+        let classes_txt = file("classes.txt");
+        let classes = if classes_txt.exists() {
+            let text = std::fs::read_to_string(&classes_txt)
+                .map_err(|e| CliError::at(&classes_txt, format!("cannot read: {e}")))?;
+            text.lines().filter(|l| !l.trim().is_empty()).count()
+        } else {
+            splits[0].y.iter().max().map_or(0, |m| m + 1)
+        };
+        if classes < 2 {
+            return Err(CliError::at(dir, "need at least 2 classes"));
+        }
+        for (s, name) in splits.iter().zip(["train", "val", "test"]) {
+            if s.x.rows == 0 {
+                return Err(CliError::at(&file(&format!("{name}_x.npy")), "no rows"));
+            }
+            if s.x.cols != splits[0].x.cols {
+                return Err(CliError::at(
+                    &file(&format!("{name}_x.npy")),
+                    format!(
+                        "{} features per row, the training split has {}",
+                        s.x.cols, splits[0].x.cols
+                    ),
+                ));
+            }
+            check_labels(&file(&format!("{name}_y.npy")), &s.y, classes)?;
+        }
+        let name = dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Ok(DataSet {
+            name,
+            splits,
+            classes,
+        })
+    }
+}
+
 /// Prepared (scaled, bias column) train, validation and test features, with the scale.
 pub fn prepare(splits: &[Split; 3], classes: usize) -> Result<([Features; 3], f64), CliError> {
     let scale = Features::max_abs(&splits[0].x.data);
     let prep = |s: &Split| {
         Features::prepare(&s.x.data, s.x.cols, &s.y, classes, scale)
-            .map_err(|e| CliError::msg(format!("embedded demo set: {e}")))
+            .map_err(|e| CliError::msg(format!("demo data: {e}")))
     };
     Ok((
         [prep(&splits[0])?, prep(&splits[1])?, prep(&splits[2])?],
@@ -60,13 +140,18 @@ pub fn prepare(splits: &[Split; 3], classes: usize) -> Result<([Features; 3], f6
 }
 
 /// Trains the plaintext reference on the embedded set and builds the report.
-pub fn run_plain(cfg: &NagConfig, log: &mut dyn FnMut(&str)) -> Result<Report, CliError> {
+pub fn run_plain(
+    cfg: &NagConfig,
+    source: &DataSource,
+    log: &mut dyn FnMut(&str),
+) -> Result<Report, CliError> {
     let start = Instant::now();
-    let splits = embedded()?;
-    let classes = CLASSES.lines().filter(|l| !l.is_empty()).count();
-    let ([train, val, test], _) = prepare(&splits, classes)?;
+    let set = source.load()?;
+    let classes = set.classes;
+    let ([train, val, test], _) = prepare(&set.splits, classes)?;
     log(&format!(
-        "demo set: {} train / {} val / {} test rows, {} features, {classes} classes",
+        "{}: {} train / {} val / {} test rows, {} features, {classes} classes",
+        set.name,
         train.rows(),
         val.rows(),
         test.rows(),
@@ -97,10 +182,18 @@ pub fn run_plain(cfg: &NagConfig, log: &mut dyn FnMut(&str)) -> Result<Report, C
         run.model.accuracy(&val),
         test_acc
     ));
+    // What the encrypted run would send the server: the softmax domain bounds the
+    // cost of a step (and a run whose logits leave [-128, 128] cannot be encrypted).
+    let domain = hetal_core::hetal::train::logit_bound_for(run.max_abs_logit)
+        .map_or("none: lower --lr".to_string(), |b| format!("[-{b}, {b}]"));
+    log(&format!(
+        "largest |logit| {:.1} (softmax domain {domain}), largest |weight| {:.2}",
+        run.max_abs_logit, run.max_abs_weight
+    ));
     Ok(Report {
         mode: "plaintext".into(),
         preset: "none".into(),
-        dataset: "demo (Fashion-MNIST, EfficientNet-Lite0 + PCA 64)".into(),
+        dataset: set.name,
         rows: [train.rows(), val.rows(), test.rows()],
         dim: train.cols - 1,
         classes,
@@ -126,6 +219,8 @@ pub struct DemoArgs {
     pub cfg: NagConfig,
     /// The parameter set.
     pub params: hetal_core::ckks::Params,
+    /// The data.
+    pub source: DataSource,
     /// Use only the first rows of the training / validation splits (quick trials).
     pub train_rows: Option<usize>,
     /// See `train_rows`.
@@ -162,16 +257,17 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
 
     let start = Instant::now();
     let cfg = &a.cfg;
-    let splits = embedded()?;
-    let classes = CLASSES.lines().filter(|l| !l.is_empty()).count();
+    let set = a.source.load()?;
+    let classes = set.classes;
     let splits = [
-        truncate(&splits[0], a.train_rows, a.features),
-        truncate(&splits[1], a.val_rows, a.features),
-        truncate(&splits[2], None, a.features),
+        truncate(&set.splits[0], a.train_rows, a.features),
+        truncate(&set.splits[1], a.val_rows, a.features),
+        truncate(&set.splits[2], None, a.features),
     ];
     let ([train, val, test], scale) = prepare(&splits, classes)?;
     log(&format!(
-        "demo set: {} train / {} val / {} test rows, {} features, {classes} classes",
+        "{}: {} train / {} val / {} test rows, {} features, {classes} classes",
+        set.name,
         train.rows(),
         val.rows(),
         test.rows(),
@@ -353,7 +449,7 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
     Ok(Report {
         mode: "encrypted".into(),
         preset: ctx.params().name().into(),
-        dataset: "demo (Fashion-MNIST, EfficientNet-Lite0 + PCA 64)".into(),
+        dataset: set.name,
         rows: [train.rows(), val.rows(), test.rows()],
         dim: train.cols - 1,
         classes,

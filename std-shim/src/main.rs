@@ -296,7 +296,9 @@ enum Command {
     /// Examples: `hetal demo` (N16: about 14 CPU-minutes, 8-16 minutes wall on 2 cores
     /// depending on what else runs),
     /// `hetal demo --plain --out demo-out`,
-    /// `hetal demo --epochs 2` (a shorter encrypted run)
+    /// `hetal demo --epochs 2` (a shorter encrypted run),
+    /// `hetal demo --data ../shared/data/fortunes_mpnet --lr 2 --epochs 10` (a feature
+    /// set in the `shared/data` layout; choose its hyper-parameters with `--plain` first)
     Demo {
         /// Train the plaintext reference only.
         #[arg(long)]
@@ -304,6 +306,11 @@ enum Command {
         /// Parameter preset of the encrypted run.
         #[arg(long, value_enum, default_value = "N16")]
         preset: Preset,
+        /// Train on this folder instead of the embedded set: `train_x.npy`,
+        /// `train_y.npy`, `val_x.npy`, `val_y.npy`, `test_x.npy`, `test_y.npy` and
+        /// optionally `classes.txt` (the layout of `shared/data`).
+        #[arg(long)]
+        data: Option<PathBuf>,
         /// Use only the first this many training rows.
         #[arg(long)]
         train_rows: Option<usize>,
@@ -555,6 +562,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo {
             plain,
             preset,
+            data,
             train_rows,
             val_rows,
             features,
@@ -592,12 +600,16 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     "--features, --train-rows and --val-rows must be at least 1",
                 ));
             }
+            let source = data.map_or(hetal::demo::DataSource::Embedded, |d| {
+                hetal::demo::DataSource::Dir(d)
+            });
             let report = if plain {
-                hetal::demo::run_plain(&cfg, &mut |m| log(m))?
+                hetal::demo::run_plain(&cfg, &source, &mut |m| log(m))?
             } else {
                 let args = hetal::demo::DemoArgs {
                     cfg: cfg.clone(),
                     params: chosen_params(&cli.insecure_test_preset, preset),
+                    source,
                     train_rows,
                     val_rows,
                     features,

@@ -307,6 +307,71 @@ fn demo_plain_writes_report_and_curve() {
     assert!(svg.starts_with("<svg") && svg.contains("validation loss"));
 }
 
+#[test]
+fn demo_plain_on_a_data_folder() {
+    // The fixture's folder (train / val / test `.npy`, no `classes.txt`) with the
+    // fixture's hyper-parameters: the same accuracy as its reference run, and the
+    // report names the folder.
+    let f = fixture();
+    let out = fresh("demo-data");
+    let o = hetal(&[
+        "demo",
+        "--plain",
+        "--data",
+        p(&f.dir),
+        "--out",
+        p(&out),
+        "--batch",
+        "32",
+        "--lr",
+        "3",
+        "--momentum",
+        "0.9",
+        "--epochs",
+        "20",
+        "--patience",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
+    let acc = report["test_acc_plaintext"].as_f64().unwrap();
+    assert_eq!(format!("{acc:.4}"), format!("{:.4}", f.reference_acc));
+    assert_eq!(report["rows"]["train"], 160);
+    assert_eq!(report["rows"]["test"], 100);
+    assert_eq!(report["classes"], 10);
+    assert!(report["dataset"].as_str().unwrap().ends_with("-fixture"));
+
+    // A folder with a split missing, and one whose test features are one column short.
+    let bad = fresh("demo-data-bad");
+    let copy = |name: &str| fs::copy(f.dir.join(name), bad.join(name)).unwrap();
+    for s in ["train", "val"] {
+        copy(&format!("{s}_x.npy"));
+        copy(&format!("{s}_y.npy"));
+    }
+    let o = hetal(&["demo", "--plain", "--data", p(&bad), "--out", p(&out)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("test_x.npy"), "{err}");
+    let [_, _, te] = hetal::demo::embedded().unwrap();
+    let (tex, tey) = take(&te, 20);
+    let short = Matrix {
+        rows: tex.rows,
+        cols: tex.cols - 1,
+        data: (0..tex.rows)
+            .flat_map(|r| tex.data[r * tex.cols..(r + 1) * tex.cols - 1].to_vec())
+            .collect(),
+    };
+    write_split(&bad, "test", &short, &tey);
+    let o = hetal(&["demo", "--plain", "--data", p(&bad), "--out", p(&out)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("63 features per row, the training split has 64"),
+        "{err}"
+    );
+}
+
 /// One bad-input case: the arguments (with `{out}` for the output directory), the
 /// text the one-line error must contain, and the output directory must stay empty.
 struct Case {
