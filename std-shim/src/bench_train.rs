@@ -19,7 +19,7 @@ use hetal_core::hetal::client;
 use hetal_core::hetal::plain::{self, Features, NagConfig};
 use hetal_core::hetal::shapes::PaperShape;
 use hetal_core::hetal::train::{
-    StepReport, Times, TrainLayout, Trainer, UpdateConfig, weight_scale_for,
+    StepReport, Times, TrainLayout, Trainer, UpdateConfig, logit_bound_for, weight_scale_for,
 };
 use hetal_core::linalg::{UnitShape, decrypt_matrix};
 use hetal_core::slots::{CkksEngine, OpCounts};
@@ -41,6 +41,8 @@ pub struct BenchTrainConfig {
     pub threads: usize,
     /// Parameter set; it must bootstrap.
     pub params: Params,
+    /// The softmax's domain `[-B, B]` (32, 64 or 128).
+    pub logit_bound: f64,
 }
 
 /// What it measured.
@@ -125,10 +127,12 @@ pub fn run(
         seed: 0,
     };
     let plain_run = plain::train(&data, &data, &nag, &mut plain::softmax_exact);
-    if plain_run.max_abs_logit > 128.0 {
+    // The margin a client keeps when it picks the domain (`logit_bound_for`).
+    if logit_bound_for(plain_run.max_abs_logit).is_none_or(|b| b > cfg.logit_bound) {
         return Err(CliError::msg(format!(
-            "the plaintext run's logits reach {:.1}, outside the softmax's [-128, 128]: use fewer steps",
-            plain_run.max_abs_logit
+            "the plaintext run's logits reach {:.1}, too close to or outside the softmax's [-{b}, {b}]: use fewer steps or a wider --logit-bound",
+            plain_run.max_abs_logit,
+            b = cfg.logit_bound
         )));
     }
 
@@ -175,7 +179,7 @@ pub fn run(
     ));
 
     // Server: the steps.
-    let sm = softmax(s.classes, 128.0)?;
+    let sm = softmax(s.classes, cfg.logit_bound)?;
     let clock = WallClock::default();
     let upd = UpdateConfig {
         lr: s.lr,
@@ -242,14 +246,15 @@ pub fn summary(cfg: &BenchTrainConfig, r: &BenchTrainReport) -> String {
     let s = cfg.shape;
     let _ = writeln!(
         out,
-        "bench-train {}: batch {} x {} columns, {} classes, lr {}; preset {}, {} thread(s)",
+        "bench-train {}: batch {} x {} columns, {} classes, lr {}, softmax on [-{b}, {b}]; preset {}, {} thread(s)",
         s.name,
         s.batch,
         s.cols,
         s.classes,
         s.lr,
         cfg.params.name(),
-        cfg.threads
+        cfg.threads,
+        b = cfg.logit_bound
     );
     let _ = writeln!(
         out,

@@ -361,7 +361,20 @@ enum Command {
         /// Parameter preset (it must bootstrap).
         #[arg(long, value_enum, default_value = "N16")]
         preset: Preset,
+        /// The softmax's domain `[-B, B]`: 128 is the paper's; a client whose
+        /// plaintext logits stay small sends 32 or 64 (`hetal demo` does), a cheaper
+        /// softmax.
+        #[arg(long, default_value_t = 128, value_parser = parse_logit_bound)]
+        logit_bound: u32,
     },
+}
+
+/// `--logit-bound`: the domains the softmax is built for.
+fn parse_logit_bound(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(b @ (32 | 64 | 128)) => Ok(b),
+        _ => Err(format!("{s:?}: the softmax domain is 32, 64 or 128")),
+    }
 }
 
 /// The preset a command that creates a context uses: the last insecure test preset
@@ -544,6 +557,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             steps,
             threads,
             preset,
+            logit_bound,
         } => {
             let Some(shape) = hetal_core::hetal::shapes::parse_shape(&shape) else {
                 return Err(CliError::msg(format!(
@@ -555,6 +569,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 steps,
                 threads,
                 params: chosen_params(&cli.insecure_test_preset, preset),
+                logit_bound: f64::from(logit_bound),
             };
             let report = hetal::bench_train::run(&cfg, &mut |m| log(m))?;
             print!("{}", hetal::bench_train::summary(&cfg, &report));

@@ -21,13 +21,15 @@ fn bench_train_runs_real_steps_and_checks_the_weights() {
         "64:4:33",
         "--steps",
         "2",
+        "--logit-bound",
+        "32",
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("step 2/2"), "{stderr}");
     for field in [
-        "preset insecure_train_N12, 1 thread(s)",
+        "softmax on [-32, 32]; preset insecure_train_N12, 1 thread(s)",
         "SIMD backend:",
         "time per step (mean):",
         "softmax",
