@@ -433,6 +433,20 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
         train_seconds - setup - step_seconds - timing.times.validation,
     ));
     let w = crate::keys::decrypt_matrix(&ctx, &sk, &outcome.weights)?;
+    // The same epoch's plaintext weights: how far CKKS moved the model (the simulator
+    // example `sim_train` shows the approximations alone leave it within ~1e-6).
+    if outcome.best_epoch as usize == plain_run.best_epoch {
+        let (diff, max) = w
+            .iter()
+            .zip(&plain_run.model.w)
+            .fold((0.0f64, 0.0f64), |(d, m), (a, b)| {
+                (d.max((a - b).abs()), m.max(b.abs()))
+            });
+        log(&format!(
+            "weights of epoch {}: max |w_encrypted - w_plaintext| {diff:.2e} (max |w| {max:.3})",
+            outcome.best_epoch
+        ));
+    }
     let model = plain::Model {
         w,
         cols: train.cols,

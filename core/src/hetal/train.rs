@@ -721,7 +721,8 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
     }
 
     /// The weights `W = r (U/r - mu V/r)` (one level), refreshed if `diag_abt`
-    /// could not use them, then multiplied by the integer weight scale `r`.
+    /// could not use them and keep its logits above the last level, then multiplied
+    /// by the integer weight scale `r`.
     pub fn weights(&self, st: &NagState<E::Value>) -> Result<EncMatrix<E::Value>, TrainError> {
         let ev = self.ev();
         let mu = self.cfg.momentum;
@@ -740,8 +741,13 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
                     Ok(ev.sub(&ev.drop_to_level(u, level - 1)?, &mv)?)
                 })
                 .collect::<Result<_, TrainError>>()?;
-        let w = if level - 1 < self.abt_depth() {
-            self.refresh_weight_blocks(&w, self.abt_depth(), &mut StepReport::default())?
+        // The logits land `abt_depth` levels below `W`, at their full size (up to the
+        // softmax's bound, tens): on the last level the modulus leaves only a few bits
+        // above the scale (`N16`: q0 = 2^45 at scale 2^42, room for |z| < 4, where CKKS
+        // would wrap), so they are kept at least one level above it.
+        let need = self.abt_depth() + 1;
+        let w = if level - 1 < need {
+            self.refresh_weight_blocks(&w, need, &mut StepReport::default())?
         } else {
             w
         };
