@@ -159,10 +159,6 @@ fn bench_slots(c: &mut Criterion, name: &str, params: &Params, slots: usize, thr
 }
 
 fn bench(c: &mut Criterion) {
-    // What the `hetal` binary does at start-up (`hetal::malloc`): freed polynomials stay
-    // in the process instead of going back to the kernel after every operation.
-    let kept = hetal::malloc::keep_freed_memory();
-    println!("malloc: freed memory kept in the process: {kept}");
     for (name, make) in presets() {
         let params = make();
         if params.n() >= 1 << 16 {

@@ -10,7 +10,6 @@ pub mod exec;
 pub mod files;
 pub mod info;
 pub mod keys;
-pub mod malloc;
 pub mod report;
 pub mod session;
 pub mod transport;
