@@ -12,12 +12,12 @@ use std::path::PathBuf;
 use hetal::demo::{DataSource, prepare};
 use hetal_core::ckks::Params;
 use hetal_core::hetal::client::{self, Validator};
-use hetal_core::hetal::plain::{self, NagConfig};
+use hetal_core::hetal::plain::{self, Features, NagConfig};
 use hetal_core::hetal::train::{
-    NoClock, TrainLayout, Trainer, UpdateConfig, logit_bound_for, weight_scale_for,
+    NoClock, TrainLayout, Trainer, UpdateConfig, logit_bound_for, train, weight_scale_for,
 };
 use hetal_core::linalg::{UnitShape, decrypt_matrix, encrypt_matrix};
-use hetal_core::slots::{Leveled, SimParams, SlotOps, SlotSim};
+use hetal_core::slots::{SimParams, SlotOps, SlotSim};
 
 fn main() {
     let a: Vec<String> = std::env::args().skip(1).collect();
@@ -84,70 +84,33 @@ fn main() {
         weight_scale: weight_scale_for(plain_run.max_abs_weight),
     };
     let trainer = Trainer::new(&sim, &softmax, layout, upd, &NoClock).expect("trainer");
-    // The loop of `hetal_core::hetal::train::train`, written out so that a validation
-    // pass the simulator refuses (a value too large for its level's modulus, where CKKS
-    // could wrap) is reported and the epoch's loss taken from the exact weights instead.
+    // A validation pass the simulator refuses (a value too large for its level's
+    // modulus, where CKKS could wrap) ends the run with that error.
     let mut validator = Validator::new(va.y.clone(), classes, cfg.patience, cfg.max_epochs);
-    let mut st = trainer.init_state(&batches[0].x).expect("initial state");
-    let (mut best, mut best_epoch, mut epochs) = (None, 0, 0);
-    for epoch in 1..=cfg.max_epochs {
-        for b in &batches {
-            trainer.step(&mut st, b).expect("training step");
-        }
-        epochs = epoch;
-        let w = trainer.weights(&st).expect("weights");
-        let mut z = Vec::new();
-        for x in &val {
-            match trainer.logits(x, &w) {
-                Ok(m) => z.extend(decrypt_matrix(&sim, &m).expect("decrypt")),
-                Err(e) => {
-                    println!(
-                        "epoch {epoch}: validation logits refused ({e:?}); weights at level {}",
-                        w.blocks()[0].level()
-                    );
-                    z.clear();
-                    break;
-                }
-            }
-        }
-        if z.is_empty() {
-            let exact = plain::Model {
-                w: decrypt_matrix(&sim, &w).expect("weights"),
-                cols: tr.cols,
-                classes,
-            };
-            let mut row = vec![0.0; classes];
-            for r in 0..va.rows() {
-                exact.logits(va.row(r), &mut row);
-                z.extend_from_slice(&row);
-            }
-        }
-        let d = validator.decide(epoch, &z);
-        if d.improved {
-            best = Some(w);
-            best_epoch = epoch;
-        }
-        if d.stop {
-            break;
-        }
-    }
-    let w = decrypt_matrix(&sim, &best.expect("an improving epoch")).expect("weights");
+    let out = train(&trainer, &batches, &val, cfg.max_epochs, |epoch, logits| {
+        let z: Vec<f64> = logits
+            .iter()
+            .flat_map(|m| decrypt_matrix(&sim, m).expect("decrypt"))
+            .collect();
+        validator.decide(epoch, &z)
+    })
+    .expect("training");
+    let w = decrypt_matrix(&sim, &out.weights).expect("weights");
     let model = plain::Model {
-        w: w.clone(),
+        w,
         cols: tr.cols,
         classes,
     };
-    let diff = w
-        .iter()
-        .zip(&plain_run.model.w)
-        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     println!(
-        "simulated: {epochs} epochs (kept {best_epoch}), val losses {:?}, test accuracy {:.4}; max |w - w_plain| {diff:.2e}",
+        "simulated: {} epochs (kept {}), val losses {:?}, test accuracy {:.4}; max |w - w_plain| {:.2e}",
+        out.epochs,
+        out.best_epoch,
         validator
             .losses
             .iter()
             .map(|l| (l * 1e4).round() / 1e4)
             .collect::<Vec<_>>(),
-        model.accuracy(&te)
+        model.accuracy(&te),
+        Features::max_abs_diff(&model.w, &plain_run.model.w)
     );
 }

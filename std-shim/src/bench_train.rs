@@ -220,13 +220,9 @@ pub fn run(
     // The client's check: the decrypted weights against the plaintext steps (the
     // plaintext run keeps its best epoch, one step per epoch here).
     let w_enc = decrypt_matrix(&ev, &w).map_err(|e| CliError::msg(format!("decrypt: {e}")))?;
-    let weight_max = plain_run.model.w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let weight_error = (plain_run.best_epoch == cfg.steps).then(|| {
-        w_enc
-            .iter()
-            .zip(&plain_run.model.w)
-            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
-    });
+    let weight_max = Features::max_abs(&plain_run.model.w);
+    let weight_error = (plain_run.best_epoch == cfg.steps)
+        .then(|| Features::max_abs_diff(&w_enc, &plain_run.model.w));
     Ok(BenchTrainReport {
         keygen,
         encrypt,

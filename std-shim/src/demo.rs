@@ -436,15 +436,11 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
     // The same epoch's plaintext weights: how far CKKS moved the model (the simulator
     // example `sim_train` shows the approximations alone leave it within ~1e-6).
     if outcome.best_epoch as usize == plain_run.best_epoch {
-        let (diff, max) = w
-            .iter()
-            .zip(&plain_run.model.w)
-            .fold((0.0f64, 0.0f64), |(d, m), (a, b)| {
-                (d.max((a - b).abs()), m.max(b.abs()))
-            });
         log(&format!(
-            "weights of epoch {}: max |w_encrypted - w_plaintext| {diff:.2e} (max |w| {max:.3})",
-            outcome.best_epoch
+            "weights of epoch {}: max |w_encrypted - w_plaintext| {:.2e} (max |w| {:.3})",
+            outcome.best_epoch,
+            Features::max_abs_diff(&w, &plain_run.model.w),
+            Features::max_abs(&plain_run.model.w)
         ));
     }
     let model = plain::Model {

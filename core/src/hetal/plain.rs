@@ -85,6 +85,18 @@ impl Features {
         x.iter().fold(0.0, |m, v| f64::max(m, v.abs()))
     }
 
+    /// The largest `|a_i - b_i|` (how far decrypted weights are from reference ones).
+    ///
+    /// ```
+    /// use hetal_core::hetal::plain::Features;
+    /// assert_eq!(Features::max_abs_diff(&[1.0, -2.0], &[1.5, -2.25]), 0.5);
+    /// ```
+    pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+        a.iter()
+            .zip(b)
+            .fold(0.0, |m, (x, y)| f64::max(m, (x - y).abs()))
+    }
+
     /// Scales raw features `x` (`rows x dim`) by `1 / scale`, clips to `[-1, 1]`
     /// and appends the bias column; checks shapes, finiteness and labels.
     pub fn prepare(

@@ -80,10 +80,16 @@ impl Barrett64 {
     #[inline]
     #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
     fn reduce(self, hi: V, lo: V) -> V {
+        reduce_once(self.reduce_lazy(hi, lo), self.q)
+    }
+
+    /// [`Self::reduce`] without its last conditional subtraction: in `[0, 2q)`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+    fn reduce_lazy(self, hi: V, lo: V) -> V {
         let t = or(shl(hi, self.shift_hi), shr(lo, self.shift_lo));
         let qhat = mul_hi(t, self.mu, self.mu_hi);
-        let r = sub(lo, mul_lo(qhat, self.q));
-        reduce_once(reduce_once(r, self.q), self.q)
+        reduce_once(sub(lo, mul_lo(qhat, self.q)), self.q)
     }
 
     /// `a b mod q` for `a, b < q`.
@@ -98,10 +104,7 @@ impl Barrett64 {
     #[inline]
     #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
     fn mul_lazy(self, a: V, b: V) -> V {
-        let (hi, lo) = (mul_hi(a, b, hi32(b)), mul_lo(a, b));
-        let t = or(shl(hi, self.shift_hi), shr(lo, self.shift_lo));
-        let qhat = mul_hi(t, self.mu, self.mu_hi);
-        reduce_once(sub(lo, mul_lo(qhat, self.q)), self.q)
+        self.reduce_lazy(mul_hi(a, b, hi32(b)), mul_lo(a, b))
     }
 }
 
