@@ -226,11 +226,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let ev = Evaluator::new(&ctx, &keys);
     let slots = params.max_slots();
+    // BOOT_INPUT=const:<v>: every slot v (real), the structured input whose energy sits
+    // in one coefficient (the constant), where EvalMod's range matters most.
+    let constant = std::env::var("BOOT_INPUT")
+        .ok()
+        .and_then(|v| v.strip_prefix("const:").and_then(|x| x.parse::<f64>().ok()));
     let vals: Vec<Complex> = (0..slots)
         .map(|_| {
             let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
             let v = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-            Complex::cis(2.0 * std::f64::consts::PI * v).scale(u.sqrt())
+            match constant {
+                Some(c) => Complex::from_real(c),
+                None => Complex::cis(2.0 * std::f64::consts::PI * v).scale(u.sqrt()),
+            }
         })
         .collect();
     let pt = ctx.encode(&vals, slots, 0, params.default_scale())?;

@@ -1,5 +1,7 @@
 //! Bootstrapping on insecure small presets: precision (max error over all slots, in bits),
-//! full and sparse slots, chained bootstrap-multiply-bootstrap, real pairs.
+//! full and sparse slots, chained bootstrap-multiply-bootstrap, real pairs, and structured
+//! inputs (constant or periodic slots, whose energy sits in a few large coefficients: the
+//! case that exposes a `q0 / scale` too small for EvalMod's `sin`, which random slots hide).
 
 use hetal_core::boot::{BootParams, Bootstrapper};
 use hetal_core::ckks::Evaluator;
@@ -25,6 +27,15 @@ fn bits(a: &[Complex], b: &[Complex]) -> f64 {
 }
 
 fn run(params: Params, slots: usize, seed: u8) -> f64 {
+    run_on(params, slots, seed, random_real)
+}
+
+fn run_on(
+    params: Params,
+    slots: usize,
+    seed: u8,
+    input: impl Fn(&mut ChaCha20Rng, usize) -> Vec<Complex>,
+) -> f64 {
     let ctx = CkksContext::new(params.clone()).unwrap();
     let mut rng = ChaCha20Rng::from_seed([seed; 32]);
     let sk = ctx.gen_secret_key(&mut rng).unwrap();
@@ -33,7 +44,7 @@ fn run(params: Params, slots: usize, seed: u8) -> f64 {
     let boot = Bootstrapper::new(&ctx, bp, &sk, &mut rng).unwrap();
     let keys = boot.gen_evaluation_keys(&ctx, &sk, &[], &mut rng).unwrap();
     let ev = Evaluator::new(&ctx, &keys);
-    let vals = random_real(&mut rng, slots);
+    let vals = input(&mut rng, slots);
     let pt = ctx.encode(&vals, slots, 0, params.default_scale()).unwrap();
     let ct = ctx.encrypt_sk(&sk, &pt, &mut rng).unwrap();
     let out = boot.bootstrap(&ev, &ct).unwrap();
@@ -54,6 +65,44 @@ fn bootstrap_full_slots_n11() {
     let p = Params::insecure_boot_n11();
     let b = run(p.clone(), p.max_slots(), 1);
     assert!(b >= 16.0, "{b} bits");
+}
+
+/// Every slot the same value: the whole message in the constant coefficient, at the
+/// largest magnitude bootstrapping accepts; then a pattern of period 16 (what a softmax's
+/// replicated rows look like) and a complex constant on the unit circle.
+#[test]
+fn bootstrap_structured_inputs() {
+    // N13 has `N16`'s chain (the same q0 / scale), N11 the small test chain.
+    for p in [Params::insecure_boot_n11(), Params::insecure_boot_n13()] {
+        structured_inputs(p);
+    }
+}
+
+fn structured_inputs(p: Params) {
+    let n = p.max_slots();
+    let cases: [(&str, Box<dyn Fn(&mut ChaCha20Rng, usize) -> Vec<Complex>>); 3] = [
+        (
+            "constant 0.99",
+            Box::new(|_, n| vec![Complex::from_real(0.99); n]),
+        ),
+        (
+            "period 16",
+            Box::new(|_, n| {
+                (0..n)
+                    .map(|i| Complex::from_real(if i % 16 < 10 { 0.99 } else { -0.5 }))
+                    .collect()
+            }),
+        ),
+        (
+            "complex constant",
+            Box::new(|_, n| vec![Complex::new(0.7, -0.7); n]),
+        ),
+    ];
+    for (name, input) in cases {
+        let b = run_on(p.clone(), n, 3, input);
+        eprintln!("{name}: {b:.1} bits");
+        assert!(b >= 16.0, "{}, {name}: {b} bits", p.name());
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //!
 //! | preset | N | Q primes (bits) | log Q | P primes (bits) | log P | dnum | scale | levels | secret | log QP / bound |
 //! |---|---|---|---|---|---|---|---|---|---|---|
-//! | `n16` | 2^16 | 1 x 45 + 12 x 42 + 14 x 58 | ~1361 | 6 x 60 | ~360 | 5 | 2^42 | 26 (9 after a bootstrap) | uniform ternary | ~1721 / 1747 |
+//! | `n16` | 2^16 | 1 x 50 + 12 x 42 + 14 x 58 | ~1366 | 6 x 60 | ~360 | 5 | 2^42 | 26 (9 after a bootstrap) | uniform ternary | ~1726 / 1747 |
 //! | `n15` | 2^15 | 1 x 50 + 14 x 40 | ~610 | 5 x 50 | ~250 | 3 | 2^40 | 14 | uniform ternary | ~860 / 881 |
 //! | `n14` | 2^14 | 1 x 50 + 5 x 40 | ~250 | 3 x 50 | ~150 | 2 | 2^40 | 5 | uniform ternary | ~400 / 438 |
 //!
@@ -241,21 +241,24 @@ impl Params {
     }
 
     /// N = 2^16, bootstrappable, 128-bit secure (uniform ternary main secret):
-    /// base prime 45 bits (`q0 / scale = 2^3`: at N = 2^16 bootstrapping's error is the
-    /// key-switching and rescaling noise of CoeffToSlot and EvalMod, which `q0 / scale`
-    /// amplifies: 45 bits give 24.5 bits of precision where 46 gave 23.6; the cost, the
-    /// `sin` nonlinearity on the message's distance from `q0 I`, is still ~2^-37 at 45;
-    /// level-0 values must stay below 4 in magnitude),
+    /// base prime 50 bits (`q0 / scale = 2^8`: EvalMod's `sin(2 pi t / q0)` departs from
+    /// `t` by ~`(2 pi t / q0)^5` after the arcsine correction, and a message whose energy
+    /// sits in few coefficients (constant or periodic slots, as the softmax's replicated
+    /// rows are) has coefficients as large as its slots, so the ratio bounds the error of
+    /// every input, not only of random ones: at `2^3` (45 bits) a bootstrap of constant
+    /// slots 0.9 kept 6 bits, at `2^8` 19.6, the same as random slots, where the floor is
+    /// CoeffToSlot's error of ~`2^-40` of EvalMod's input range; level-0 values stay below
+    /// 128 in magnitude),
     /// 12 primes of 42 bits (9 computation levels, then 3 SlotToCoeff
     /// levels), 14 primes of 58 bits (11 EvalMod levels, then 3 CoeffToSlot levels);
-    /// 6 special primes of 60 bits, dnum 5, scale 2^42. log Q ~ 1361, log P ~ 360,
-    /// log QP ~ 1721 <= 1747. With [`crate::boot::BootParams::full`] a bootstrap leaves
+    /// 6 special primes of 60 bits, dnum 5, scale 2^42. log Q ~ 1366, log P ~ 360,
+    /// log QP ~ 1726 <= 1747. With [`crate::boot::BootParams::full`] a bootstrap leaves
     /// 9 levels at scale 2^42 (documented in `crate::boot`).
     pub fn n16() -> Self {
         Self::preset_groups(
             "N16",
             16,
-            &[(45, 1), (42, 12), (58, 14)],
+            &[(50, 1), (42, 12), (58, 14)],
             60,
             6,
             5,
@@ -270,14 +273,14 @@ impl Params {
     }
 
     /// **Insecure**, tests only: N = 2^12 with room for bootstrapping (see
-    /// [`crate::boot::BootParams::full`]): base prime 46 bits, 2 computation levels and 3
+    /// [`crate::boot::BootParams::full`]): base prime 48 bits (`q0 / scale = 2^8`, as `N16`), 2 computation levels and 3
     /// SlotToCoeff levels of 40 bits, 11 EvalMod and 3 CoeffToSlot levels of 58 bits;
     /// 6 special primes of 60 bits, dnum 4, scale 2^40.
     pub fn insecure_boot_n12() -> Self {
         Self::preset_groups(
             "insecure_boot_N12",
             12,
-            &[(46, 1), (40, 5), (58, 14)],
+            &[(48, 1), (40, 5), (58, 14)],
             60,
             6,
             4,
@@ -292,7 +295,7 @@ impl Params {
         Self::preset_groups(
             "insecure_boot_N13",
             13,
-            &[(45, 1), (42, 12), (58, 14)],
+            &[(50, 1), (42, 12), (58, 14)],
             60,
             6,
             5,
@@ -303,13 +306,13 @@ impl Params {
 
     /// **Insecure**, tests only: [`Self::boot_n16`]'s level structure (12 x 42-bit and
     /// 14 x 58-bit primes, so 9 levels at scale 2^42 after a bootstrap, what encrypted
-    /// training needs) at N = 2^12 with a 48-bit base prime (`N16` uses 45 bits),
+    /// training needs) and its 50-bit base prime at N = 2^12,
     /// for end-to-end training tests in CI.
     pub fn insecure_train_n12() -> Self {
         Self::preset_groups(
             "insecure_train_N12",
             12,
-            &[(48, 1), (42, 12), (58, 14)],
+            &[(50, 1), (42, 12), (58, 14)],
             60,
             6,
             5,
@@ -323,7 +326,7 @@ impl Params {
         Self::preset_groups(
             "insecure_boot_N11",
             11,
-            &[(46, 1), (40, 5), (58, 14)],
+            &[(48, 1), (40, 5), (58, 14)],
             60,
             6,
             4,

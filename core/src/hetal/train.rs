@@ -742,9 +742,10 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
                 })
                 .collect::<Result<_, TrainError>>()?;
         // The logits land `abt_depth` levels below `W`, at their full size (up to the
-        // softmax's bound, tens): on the last level the modulus leaves only a few bits
-        // above the scale (`N16`: q0 = 2^45 at scale 2^42, room for |z| < 4, where CKKS
-        // would wrap), so they are kept at least one level above it.
+        // softmax's bound, up to 128): on the last level the modulus leaves only a few
+        // bits above the scale (`N16`: q0 = 2^50 at scale 2^42, room for |z| < 128, no
+        // margin at the widest domain, and CKKS would wrap), so they are kept at least one
+        // level above it.
         let need = self.abt_depth() + 1;
         let w = if level - 1 < need {
             self.refresh_weight_blocks(&w, need, &mut StepReport::default())?
