@@ -144,5 +144,8 @@ fn encrypted_training_matches_plaintext_accuracy() {
         (enc_acc - plain_acc).abs() <= 0.01,
         "encrypted {enc_acc} vs plain {plain_acc}"
     );
-    assert!(dw < 1e-2, "CKKS weights drift from the simulator by {dw}");
+    // CKKS noise alone: 2.9e-6 here (6.7e-6 with this chain's base prime at 48 bits; with
+    // N16's former q0 / scale of 2^3 the N16 chain's bootstraps lost all but 6 bits on
+    // constant slots and the softmax drifted by 1e-2, see `boot_bootstrap`).
+    assert!(dw < 5e-5, "CKKS weights drift from the simulator by {dw}");
 }
