@@ -78,9 +78,12 @@ fn bootstrap_structured_inputs() {
     }
 }
 
+/// A slot generator (rng, slot count).
+type Input = Box<dyn Fn(&mut ChaCha20Rng, usize) -> Vec<Complex>>;
+
 fn structured_inputs(p: Params) {
     let n = p.max_slots();
-    let cases: [(&str, Box<dyn Fn(&mut ChaCha20Rng, usize) -> Vec<Complex>>); 3] = [
+    let cases: [(&str, Input); 3] = [
         (
             "constant 0.99",
             Box::new(|_, n| vec![Complex::from_real(0.99); n]),
