@@ -23,27 +23,22 @@ use hetal_core::hetal::plain::{self, Features, NagConfig};
 use hetal_core::hetal::train::{
     NoClock, TrainLayout, Trainer, UpdateConfig, logit_bound_for, weight_scale_for,
 };
-use hetal_core::linalg::{AbtOutput, MatrixOps, UnitShape, decrypt_matrix};
-use hetal_core::slots::{CkksEngine, Leveled, SimParams, SlotCrypt, SlotOps, SlotSim};
+use hetal_core::linalg::{AbtOutput, EncMatrix, MatrixOps, UnitShape, decrypt_matrix};
+use hetal_core::slots::{
+    CiphertextBootstrapper, CkksEngine, Leveled, SimParams, SlotCrypt, SlotOps, SlotSim,
+};
 
-/// Largest difference over the blocks of two engines' values.
-fn block_diff<A: SlotCrypt, B: SlotCrypt>(a: &A, av: &[A::Value], b: &B, bv: &[B::Value]) -> f64 {
-    av.iter()
-        .zip(bv)
-        .map(|(x, y)| {
-            let (x, y) = (
-                a.decrypt_real(x).expect("dec"),
-                b.decrypt_real(y).expect("dec"),
-            );
-            Features::max_abs_diff(&x, &y)
-        })
-        .fold(0.0, f64::max)
-}
-
-fn max_abs<B: SlotCrypt>(b: &B, bv: &[B::Value]) -> f64 {
-    bv.iter()
-        .map(|y| Features::max_abs(&b.decrypt_real(y).expect("dec")))
-        .fold(0.0, f64::max)
+/// Largest difference of two engines' decrypted matrices.
+fn diff<A: SlotCrypt, B: SlotCrypt>(
+    a: &A,
+    am: &EncMatrix<A::Value>,
+    b: &B,
+    bm: &EncMatrix<B::Value>,
+) -> f64 {
+    Features::max_abs_diff(
+        &decrypt_matrix(a, am).expect("decrypt"),
+        &decrypt_matrix(b, bm).expect("decrypt"),
+    )
 }
 
 fn main() {
@@ -80,11 +75,6 @@ fn main() {
         Ok("insecure_N13") => Params::insecure_boot_n13(),
         _ => Params::boot_n16(),
     };
-    let sim = SlotSim::new(
-        SimParams::new(params.max_slots(), params.q(), params.default_scale())
-            .with_bootstrap(9, 1.0),
-    )
-    .expect("simulator");
     let ctx = Arc::new(
         CkksContext::new(params.clone())
             .expect("context")
@@ -100,6 +90,12 @@ fn main() {
     let ckks = CkksEngine::new(&ctx, &keys.evk)
         .with_secret_key(&sk, [7; 32])
         .with_bootstrapper(&boot);
+    // Bootstrapping accepts |slot| <= 1 and returns at its output level, as on CKKS.
+    let sim = SlotSim::new(
+        SimParams::new(params.max_slots(), params.q(), params.default_scale())
+            .with_bootstrap(boot.output_level(), 1.0),
+    )
+    .expect("simulator");
 
     let sm = softmax(classes, bound).expect("softmax");
     let unit = UnitShape::hetal(cfg.batch, classes, sim.slot_count()).expect("unit");
@@ -130,9 +126,9 @@ fn main() {
             let zc = cops
                 .diag_abt(&cb[i].x, &cs.u, AbtOutput::Tiled)
                 .expect("abt");
-            let dz = block_diff(&ckks, zc.blocks(), &sim, zs.blocks()) * upd.weight_scale;
-            let zmax = max_abs(&sim, zs.blocks()) * upd.weight_scale;
             let r = upd.weight_scale;
+            let dz = diff(&ckks, &zc, &sim, &zs) * r;
+            let zmax = Features::max_abs(&decrypt_matrix(&sim, &zs).expect("decrypt")) * r;
             let mut dp = 0.0f64;
             for (zsb, zcb) in zs.blocks().iter().zip(zc.blocks()) {
                 let zsb = sim.mul_const(zsb, r.into()).expect("unscale");
@@ -154,13 +150,14 @@ fn main() {
         }
         let rs = st_.step(&mut ss, &sb[i]).expect("sim step");
         let rc = ct_.step(&mut cs, &cb[i]).expect("ckks step");
-        let du = block_diff(&ckks, cs.u.blocks(), &sim, ss.u.blocks());
-        let dv = block_diff(&ckks, cs.v.blocks(), &sim, ss.v.blocks());
+        let du = diff(&ckks, &cs.u, &sim, &ss.u);
+        let dv = diff(&ckks, &cs.v, &sim, &ss.v);
+        let max = |m: &EncMatrix<_>| Features::max_abs(&decrypt_matrix(&sim, m).expect("decrypt"));
         println!(
             "step {} (batch {i}): |U_ckks - U_sim| {du:.2e} (max |U| {:.3}), |V_ckks - V_sim| {dv:.2e} (max |V| {:.3}); bootstraps {} / {}; {:.1} s",
             k + 1,
-            max_abs(&sim, ss.u.blocks()),
-            max_abs(&sim, ss.v.blocks()),
+            max(&ss.u),
+            max(&ss.v),
             rc.ops.bootstrap,
             rs.ops.bootstrap,
             t.elapsed().as_secs_f64()
@@ -169,9 +166,6 @@ fn main() {
     let (ws, wc) = (st_.weights(&ss).expect("w"), ct_.weights(&cs).expect("w"));
     println!(
         "weights: |W_ckks - W_sim| {:.2e}",
-        Features::max_abs_diff(
-            &decrypt_matrix(&ckks, &wc).expect("dec"),
-            &decrypt_matrix(&sim, &ws).expect("dec")
-        )
+        diff(&ckks, &wc, &sim, &ws)
     );
 }
