@@ -69,6 +69,31 @@ impl Executor for ScopedThreads {
     }
 }
 
+/// Parses `BOOT_CHAIN` (see `main`) into parameters of `like`'s degree and scale.
+fn chain_from_spec(like: &Params, spec: &str) -> Result<Params, Box<dyn std::error::Error>> {
+    let pair = |g: &str| -> Result<(u32, usize), Box<dyn std::error::Error>> {
+        let (b, c) = g.split_once('x').ok_or("a group is BITSxCOUNT")?;
+        Ok((b.trim().parse()?, c.trim().parse()?))
+    };
+    let mut parts = spec.split('/');
+    let groups = parts
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .map(pair)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (p_bits, p_count) = pair(parts.next().ok_or("BOOT_CHAIN needs Q/P/dnum")?)?;
+    let dnum: usize = parts.next().ok_or("BOOT_CHAIN needs Q/P/dnum")?.parse()?;
+    let log_scale = like.default_scale().log2().round() as u32;
+    let build = if like.is_secure() {
+        Params::from_groups
+    } else {
+        Params::insecure_from_groups
+    };
+    build(like.log_n(), &groups, p_bits, p_count, dnum, log_scale)
+        .map_err(|e| format!("{e:?}").into())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // BOOT_PRESET=insecure_N13 runs the same chain shape at N = 2^13 (quick check).
     let params = match std::env::var("BOOT_PRESET").as_deref() {
@@ -99,6 +124,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("{e:?}"))?
         }
         None => params,
+    };
+    // BOOT_CHAIN="50x1,42x12,58x14/60x6/5": another chain of the same ring degree (Q groups
+    // bits x count from the bottom, P bits x count, dnum; see `Params::from_groups`),
+    // checked for 128-bit security at N = 2^16.
+    let params = match std::env::var("BOOT_CHAIN") {
+        Ok(spec) => chain_from_spec(&params, &spec)?,
+        Err(_) => params,
     };
     let log2 = |q: &u64| (*q as f64).log2();
     println!(
@@ -164,6 +196,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|v| v.parse().ok())
     {
         bp.double_angle = r;
+    }
+    if let Some(d) = std::env::var("BOOT_ARCSINE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        bp.arcsine_degree = d;
+    }
+    if let Some(b) = std::env::var("BOOT_BABY_LOG2")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        bp.baby_log2 = b;
     }
     if let Some(b) = std::env::var("BOOT_RAISE_BITS")
         .ok()
@@ -261,7 +305,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     };
-    perf_ctl("enable\n");
+    // BOOT_PERF_STAGE=EvalMod (or CoeffToSlot, SlotToCoeff): profile that stage only.
+    let perf_stage = std::env::var("BOOT_PERF_STAGE").ok();
+    let profiled = |stage: Stage| {
+        perf_stage
+            .as_deref()
+            .is_none_or(|s| s == format!("{stage:?}"))
+    };
+    // Which stage runs after the hook of `stage` returns.
+    let next = |stage: Stage| match stage {
+        Stage::CoeffToSlot => Some(Stage::EvalMod),
+        Stage::EvalMod => Some(Stage::SlotToCoeff),
+        Stage::SlotToCoeff => None,
+    };
+    if profiled(Stage::CoeffToSlot) {
+        perf_ctl("enable\n");
+    }
     let (t, c) = (Instant::now(), cpu_time());
     let mut last = (0.0, 0.0);
     let mut stages = Vec::new();
@@ -280,9 +339,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         last = now;
         let (t_trace, c_trace) = (Instant::now(), cpu_time());
         let trace_now = trace_err && stage != Stage::SlotToCoeff;
-        if trace_now {
-            perf_ctl("disable\n");
-        }
+        perf_ctl("disable\n");
         if trace_now {
             // After CoeffToSlot the slots hold y = (D m + q0 I) / (q0 K) for an integer I
             // recovered by rounding; after EvalMod, m. Errors in message units.
@@ -317,7 +374,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 -worst_im.log2()
             ));
         }
-        if trace_now {
+        if next(stage).is_some_and(profiled) {
             perf_ctl("enable\n");
         }
         traced.0 += t_trace.elapsed().as_secs_f64();

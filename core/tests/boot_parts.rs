@@ -158,3 +158,27 @@ fn evalmod_model_error() {
     let err = p.model_error(1.0 / 1024.0);
     assert!(err < libm::exp2(-26.0), "{err:e}");
 }
+
+#[test]
+fn evalmod_default_model_error() {
+    // BootParams::full: degree 127, no double angle, quintic arcsine, for messages up to
+    // q0 / 2^7 (N16's q0 / scale with |slots| <= 1 and all energy in one coefficient).
+    let k = modraise_bound(1 << 16, 32, 64.0);
+    let p = EvalModPoly::new(k, 127, 0).with_arcsine(5);
+    assert_eq!(p.depth(), 11);
+    let at_integers = p.model_error(0.0);
+    let err = p.model_error(1.0 / 128.0);
+    let cubic = EvalModPoly::new(k, 127, 0)
+        .with_arcsine(3)
+        .model_error(1.0 / 128.0);
+    eprintln!(
+        "model error (q0 units): 2^{:.1} at integers, 2^{:.1} up to 2^-7; cubic arcsine 2^{:.1}",
+        at_integers.log2(),
+        err.log2(),
+        cubic.log2()
+    );
+    assert!(at_integers < libm::exp2(-39.0), "{at_integers:e}");
+    assert!(err < libm::exp2(-36.0), "{err:e}");
+    // What the quintic correction buys at this ratio.
+    assert!(cubic > libm::exp2(-30.0), "{cubic:e}");
+}

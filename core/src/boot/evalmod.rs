@@ -59,10 +59,16 @@ pub struct EvalModPoly {
     pub double_angle: usize,
     /// Chebyshev coefficients of `cos(2 pi (K y - 1/4) / 2^r)` on `y in [-1, 1]`.
     pub coeffs: Vec<f64>,
-    /// Whether the output goes through `t -> t + t^3 / 6` (the cubic Taylor polynomial of
-    /// `arcsin`), which cancels the `-(2 pi e)^3 / 6` term of `sin(2 pi e)`: two more levels,
-    /// the remaining error is `~0.075 (2 pi e)^5`.
-    pub arcsine: bool,
+    /// Degree of the odd Taylor polynomial of `arcsin` the output goes through (0: none):
+    /// 3 (`t + t^3 / 6`, two more levels) cancels the `-(2 pi e)^3 / 6` term of
+    /// `sin(2 pi e)` and leaves `~0.075 (2 pi e)^5`; 5 (`+ 3 t^5 / 40`, three levels)
+    /// leaves `~0.045 (2 pi e)^7`, which lets the message come closer to `q0`.
+    pub arcsine_degree: usize,
+    /// The Chebyshev basis is built up to `T_g` with `g <= 2^baby_log2` (baby steps),
+    /// then `T_{2g}, T_{4g}, ..` (giant steps); the depth is the same for every `g`. A
+    /// small `g` spends fewer key switches (the products of the giant-step tree share
+    /// one relinearization per level), a large one fewer tensor products.
+    pub baby_log2: u32,
 }
 
 impl EvalModPoly {
@@ -74,14 +80,29 @@ impl EvalModPoly {
             k,
             double_angle,
             coeffs,
-            arcsine: false,
+            arcsine_degree: 0,
+            baby_log2: 3,
         }
     }
 
-    /// The same with the arcsine correction.
-    pub fn with_arcsine(mut self, on: bool) -> Self {
-        self.arcsine = on;
+    /// The same with the arcsine correction of `degree` 0, 3 or 5 (other degrees are
+    /// rounded down to one of these).
+    pub fn with_arcsine(mut self, degree: usize) -> Self {
+        self.arcsine_degree = match degree {
+            0..=2 => 0,
+            3 | 4 => 3,
+            _ => 5,
+        };
         self
+    }
+
+    /// Levels of the arcsine step.
+    fn arcsine_depth(&self) -> usize {
+        match self.arcsine_degree {
+            0 => 0,
+            3 => 2,
+            _ => 3,
+        }
     }
 
     /// The f64 model: `sin(2 pi x)` approximated at `x` (`|x| <= K`).
@@ -90,10 +111,12 @@ impl EvalModPoly {
         for _ in 0..self.double_angle {
             c = 2.0 * c * c - 1.0;
         }
-        if self.arcsine {
-            c += c * c * c / 6.0;
+        let u = c * c;
+        match self.arcsine_degree {
+            0 => c,
+            3 => c * (1.0 + u / 6.0),
+            _ => c * (1.0 + u / 6.0 + 3.0 * u * u / 40.0),
         }
-        c
     }
 
     /// Max of `|eval_f64(x) / 2 pi - (x - round(x))|` over `x = I + e`, `|I| <= K`
@@ -117,8 +140,8 @@ impl EvalModPoly {
 
     /// Levels consumed by [`Self::evaluate`].
     pub fn depth(&self) -> usize {
-        let (g, m) = split_degree(self.coeffs.len() - 1);
-        g.trailing_zeros() as usize + m + 1 + self.double_angle + 2 * usize::from(self.arcsine)
+        let (g, m) = split_degree(self.coeffs.len() - 1, self.baby_log2);
+        g.trailing_zeros() as usize + m + 1 + self.double_angle + self.arcsine_depth()
     }
 
     /// Evaluates on `y` (values in `[-1, 1]`); returns `sin(2 pi K y)` at exactly
@@ -134,14 +157,19 @@ impl EvalModPoly {
             .level()
             .checked_sub(self.depth())
             .ok_or(CkksError::LevelExhausted)?;
-        let extra = 2 * usize::from(self.arcsine);
-        let l_poly = l_out + extra + self.double_angle;
-        // With the arcsine step, t (at level l_out + 2) becomes t (1 + t^2 / 6) at l_out:
-        // scale s_t^3 * 6 / (q_{l_out+2} q_{l_out+1}) (the 1/6 is a scale relabel).
-        let s_t = if self.arcsine {
-            libm::cbrt(out_scale * q[l_out + 2] as f64 * q[l_out + 1] as f64 / 6.0)
-        } else {
-            out_scale
+        let l_poly = l_out + self.arcsine_depth() + self.double_angle;
+        let qf = |l: usize| q[l] as f64;
+        // With the cubic arcsine step, t (at level l_out + 2) becomes t (1 + t^2 / 6) at
+        // l_out: scale s_t^3 * 6 / (q_{l_out+2} q_{l_out+1}) (the 1/6 is a scale relabel).
+        // With the quintic one (see `arcsine5`), s_t^5 * 40 / (3 q_{l+3}^2 q_{l+2} q_{l+1}).
+        let s_t = match self.arcsine_degree {
+            0 => out_scale,
+            3 => libm::cbrt(out_scale * qf(l_out + 2) * qf(l_out + 1) / 6.0),
+            _ => libm::pow(
+                out_scale * qf(l_out + 3) * qf(l_out + 3) * qf(l_out + 2) * qf(l_out + 1) * 3.0
+                    / 40.0,
+                0.2,
+            ),
         };
         // Scale before each squaring so that the last lands on s_t exactly:
         // s_{i+1} = s_i^2 / q_{l_poly - i}.
@@ -149,7 +177,7 @@ impl EvalModPoly {
         for i in (0..self.double_angle).rev() {
             s = libm::sqrt(s * q[l_poly - i] as f64);
         }
-        let basis = ChebBasis::new(ev, y, self.coeffs.len() - 1)?;
+        let basis = ChebBasis::new(ev, y, self.coeffs.len() - 1, self.baby_log2)?;
         let mut c = basis.eval(ev, &self.coeffs, l_poly, s)?;
         for i in 0..self.double_angle {
             let l = l_poly - i;
@@ -161,21 +189,41 @@ impl EvalModPoly {
             c.scale = target;
         }
         c.scale = s_t;
-        if self.arcsine {
-            let mut u = ev.rescale(&ev.mul_relin(&c, &c)?)?;
-            u.scale *= 6.0;
-            let v = ev.add_const(&u, Complex::ONE)?;
-            c = ev.rescale(&ev.mul_relin(&c, &v)?)?;
+        match self.arcsine_degree {
+            0 => {}
+            3 => {
+                let mut u = ev.rescale(&ev.mul_relin(&c, &c)?)?;
+                u.scale *= 6.0;
+                let v = ev.add_const(&u, Complex::ONE)?;
+                c = ev.rescale(&ev.mul_relin(&c, &v)?)?;
+            }
+            _ => c = arcsine5(ev, &c)?,
         }
         c.scale = out_scale;
         Ok(c)
     }
 }
 
-/// `(g, m)`: baby width `g` (a power of two) and `m` giant doublings with `deg < g 2^m`.
-fn split_degree(deg: usize) -> (usize, usize) {
+/// `t (1 + u / 6 + 3 u^2 / 40)` with `u = t^2`, three levels: `u`, then
+/// `w = u^2 + (20/9) u + 40/3` before one rescale (the `u` term as an integer multiple at
+/// the product scale, so no level or rounding is spent on it), relabelled by `40 / 3`;
+/// then `t w`. The output scale is `s_t^5 40 / (3 q_l^2 q_{l-1} q_{l-2})` for `t` at
+/// level `l` with scale `s_t`.
+fn arcsine5(ev: &Evaluator<'_>, t: &Ciphertext) -> Result<Ciphertext, CkksError> {
+    let u = ev.rescale(&ev.mul_relin(t, t)?)?;
+    let mut w = ev.mul_relin(&u, &u)?;
+    add_mul_int(ev, &mut w, &u, libm::round(20.0 / 9.0 * u.scale))?;
+    let w = ev.add_const(&w, Complex::from_real(40.0 / 3.0))?;
+    let mut w = ev.rescale(&w)?;
+    w.scale *= 40.0 / 3.0;
+    ev.rescale(&ev.mul_relin(t, &w)?)
+}
+
+/// `(g, m)`: baby width `g` (a power of two, at most `2^max_baby_log2`) and `m` giant
+/// doublings with `deg < g 2^m`.
+fn split_degree(deg: usize, max_baby_log2: u32) -> (usize, usize) {
     let total = (deg + 1).next_power_of_two().trailing_zeros() as usize;
-    let b = total.div_ceil(2).max(1);
+    let b = total.div_ceil(2).min(max_baby_log2 as usize).max(1);
     (1 << b, total.saturating_sub(b))
 }
 
@@ -282,8 +330,13 @@ struct ChebBasis {
 }
 
 impl ChebBasis {
-    fn new(ev: &Evaluator<'_>, y: &Ciphertext, deg: usize) -> Result<Self, CkksError> {
-        let (g, m) = split_degree(deg);
+    fn new(
+        ev: &Evaluator<'_>,
+        y: &Ciphertext,
+        deg: usize,
+        baby_log2: u32,
+    ) -> Result<Self, CkksError> {
+        let (g, m) = split_degree(deg, baby_log2);
         let mut t = BTreeMap::new();
         t.insert(1usize, y.clone());
         let need: Vec<usize> = (2..=g).chain((1..m).map(|j| g << j)).collect();
@@ -404,7 +457,11 @@ impl ChebBasis {
         let mut acc = int_multiple_at(ev, &self.t[&1], level, 0.0, target)?;
         for (k, &ck) in c.iter().enumerate().skip(1) {
             let tk = &self.t[&k];
-            add_mul_int(ev, &mut acc, tk, libm::round(ck * target / tk.scale))?;
+            // Terms that round to zero (the even ones of an odd function) cost nothing.
+            let m = libm::round(ck * target / tk.scale);
+            if m != 0.0 {
+                add_mul_int(ev, &mut acc, tk, m)?;
+            }
         }
         acc.scale = target;
         if c[0] != 0.0 {
@@ -423,7 +480,7 @@ impl EvalModPoly {
         l: usize,
         s: f64,
     ) -> Result<Ciphertext, CkksError> {
-        let basis = ChebBasis::new(ev, y, coeffs.len() - 1)?;
+        let basis = ChebBasis::new(ev, y, coeffs.len() - 1, 3)?;
         basis.eval(ev, coeffs, l, s)
     }
 }

@@ -263,6 +263,17 @@ impl EncodedTransform {
     /// `M ct`, rescaled: one level down, scale `ct.scale * pt_scale / q_level` (double
     /// hoisting, see the type's documentation).
     pub fn apply(&self, ev: &Evaluator<'_>, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        ev.rescale(&self.apply_unrescaled(ev, ct)?)
+    }
+
+    /// [`Self::apply`] before its rescale: at [`Self::level`], scale `ct.scale * pt_scale`.
+    /// What follows (a key switch, a sum) then adds its noise at that large scale, and
+    /// one rescale afterwards adds the only rounding noise at the output scale.
+    pub fn apply_unrescaled(
+        &self,
+        ev: &Evaluator<'_>,
+        ct: &Ciphertext,
+    ) -> Result<Ciphertext, CkksError> {
         if ct.level() < self.level {
             return Err(CkksError::BadLevel {
                 current: ct.level(),
@@ -349,12 +360,11 @@ impl EncodedTransform {
             });
         }
         let (a0, a1) = acc.ok_or(CkksError::SlotMismatch(0, self.slots))?;
-        let out = Ciphertext {
+        Ok(Ciphertext {
             c0: sw.mod_down(ring, a0)?,
             c1: sw.mod_down(ring, a1)?,
             scale: x.scale * self.pt_scale,
             slots: self.slots,
-        };
-        ev.rescale(&out)
+        })
     }
 }

@@ -1,12 +1,13 @@
 //! CKKS parameter sets, validated at construction (distinct NTT-friendly primes, and
 //! log2(QP) within the 128-bit HE-standard bound for the secret distribution).
 //!
-//! Every prime of the presets is below 2^50, so every limb takes the AVX-512 IFMA path
-//! where the CPU has it.
+//! The leveled presets' primes are below 2^50, so every limb takes the AVX-512 IFMA path
+//! where the CPU has it; `n16`'s EvalMod, CoeffToSlot and special primes are larger
+//! (precision, see [`Params::n16`]) and take the 64-bit AVX-512 path.
 //!
 //! | preset | N | Q primes (bits) | log Q | P primes (bits) | log P | dnum | scale | levels | secret | log QP / bound |
 //! |---|---|---|---|---|---|---|---|---|---|---|
-//! | `n16` | 2^16 | 1 x 50 + 12 x 42 + 14 x 58 | ~1366 | 6 x 60 | ~360 | 5 | 2^42 | 26 (9 after a bootstrap) | uniform ternary | ~1726 / 1747 |
+//! | `n16` | 2^16 | 1 x 49 + 12 x 42 + 14 x 61 | ~1406 | 5 x 62 | ~310 | 6 | 2^42 | 26 (9 after a bootstrap) | uniform ternary | ~1716 / 1747 |
 //! | `n15` | 2^15 | 1 x 50 + 14 x 40 | ~610 | 5 x 50 | ~250 | 3 | 2^40 | 14 | uniform ternary | ~860 / 881 |
 //! | `n14` | 2^14 | 1 x 50 + 5 x 40 | ~250 | 3 x 50 | ~150 | 2 | 2^40 | 5 | uniform ternary | ~400 / 438 |
 //!
@@ -201,8 +202,92 @@ impl Params {
 
     /// A chain built bottom-up from groups `(bits, count)`: the first group's primes are
     /// the largest below `2^bits` (the base prime), the others are scale primes close to
-    /// `2^bits`; then `p_count` special primes of `p_bits`. Used by the bootstrapping
-    /// presets, whose CoeffToSlot and EvalMod levels need larger primes than the rest.
+    /// `2^bits`; then `p_count` special primes of `p_bits` (uniform ternary secret),
+    /// checked against the 128-bit bound. The bootstrapping presets are built this way:
+    /// their CoeffToSlot and EvalMod levels need larger primes than the rest.
+    ///
+    /// ```
+    /// use hetal_core::ckks::Params;
+    /// // N16's chain.
+    /// let p = Params::from_groups(16, &[(50, 1), (42, 12), (58, 14)], 60, 6, 5, 42).unwrap();
+    /// assert_eq!(p.q().len(), 27);
+    /// // The same chain at N = 2^13 is far above the bound.
+    /// assert!(Params::from_groups(13, &[(50, 1), (42, 12), (58, 14)], 60, 6, 5, 42).is_err());
+    /// ```
+    pub fn from_groups(
+        log_n: u32,
+        groups: &[(u32, usize)],
+        p_bits: u32,
+        p_count: usize,
+        dnum: usize,
+        log_scale: u32,
+    ) -> Result<Self, ParamsError> {
+        Self::build_groups(
+            "custom", log_n, groups, p_bits, p_count, dnum, log_scale, true,
+        )
+    }
+
+    /// **Insecure**, tests and experiments only: [`Self::from_groups`] without the
+    /// security check (a chain shape tried at a small N).
+    pub fn insecure_from_groups(
+        log_n: u32,
+        groups: &[(u32, usize)],
+        p_bits: u32,
+        p_count: usize,
+        dnum: usize,
+        log_scale: u32,
+    ) -> Result<Self, ParamsError> {
+        Self::build_groups(
+            "insecure_custom",
+            log_n,
+            groups,
+            p_bits,
+            p_count,
+            dnum,
+            log_scale,
+            false,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build_groups(
+        name: &'static str,
+        log_n: u32,
+        groups: &[(u32, usize)],
+        p_bits: u32,
+        p_count: usize,
+        dnum: usize,
+        log_scale: u32,
+        secure: bool,
+    ) -> Result<Self, ParamsError> {
+        if !(1..=17).contains(&log_n) {
+            return Err(ParamsError::BadDegree(log_n));
+        }
+        let n = 1usize << log_n;
+        let mut q: Vec<u64> = Vec::new();
+        for (i, &(bits, count)) in groups.iter().enumerate() {
+            let more = if i == 0 {
+                ntt_primes(bits, n, count, &q)
+            } else {
+                scale_primes(bits, n, count, &q)
+            };
+            q.extend(more.map_err(ParamsError::Math)?);
+        }
+        let p = ntt_primes(p_bits, n, p_count, &q).map_err(ParamsError::Math)?;
+        let secret = SecretDistribution::UniformTernary;
+        let params = Self::new_unchecked(name, log_n, q, p, dnum, log_scale, secret, secure)?;
+        if secure {
+            security::check(
+                params.n(),
+                secret,
+                SecurityLevel::Classic128,
+                params.log_qp(),
+            )
+            .map_err(ParamsError::Security)?;
+        }
+        Ok(params)
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn preset_groups(
         name: &'static str,
@@ -214,54 +299,44 @@ impl Params {
         log_scale: u32,
         secure: bool,
     ) -> Self {
-        let n = 1usize << log_n;
-        let mut q: Vec<u64> = Vec::new();
-        for (i, &(bits, count)) in groups.iter().enumerate() {
-            let more = if i == 0 {
-                ntt_primes(bits, n, count, &q).expect("preset base prime")
-            } else {
-                scale_primes(bits, n, count, &q).expect("preset scale primes")
-            };
-            q.extend(more);
-        }
-        let p = ntt_primes(p_bits, n, p_count, &q).expect("preset P");
-        let secret = SecretDistribution::UniformTernary;
-        let params = Self::new_unchecked(name, log_n, q, p, dnum, log_scale, secret, secure)
-            .expect("preset is valid");
-        if secure {
-            security::check(
-                params.n(),
-                secret,
-                SecurityLevel::Classic128,
-                params.log_qp(),
-            )
-            .expect("preset is 128-bit secure");
-        }
-        params
+        Self::build_groups(
+            name, log_n, groups, p_bits, p_count, dnum, log_scale, secure,
+        )
+        .expect("preset is valid and, unless named insecure, 128-bit secure")
     }
 
-    /// N = 2^16, bootstrappable, 128-bit secure (uniform ternary main secret):
-    /// base prime 50 bits (`q0 / scale = 2^8`: EvalMod's `sin(2 pi t / q0)` departs from
-    /// `t` by ~`(2 pi t / q0)^5` after the arcsine correction, and a message whose energy
-    /// sits in few coefficients (constant or periodic slots, as the softmax's replicated
-    /// rows are) has coefficients as large as its slots, so the ratio bounds the error of
-    /// every input, not only of random ones: at `2^3` (45 bits) a bootstrap of constant
-    /// slots 0.9 kept 6 bits, at `2^8` 19.6, the same as random slots, where the floor is
-    /// CoeffToSlot's error of ~`2^-40` of EvalMod's input range; level-0 values stay below
-    /// 128 in magnitude),
-    /// 12 primes of 42 bits (9 computation levels, then 3 SlotToCoeff
-    /// levels), 14 primes of 58 bits (11 EvalMod levels, then 3 CoeffToSlot levels);
-    /// 6 special primes of 60 bits, dnum 5, scale 2^42. log Q ~ 1366, log P ~ 360,
-    /// log QP ~ 1726 <= 1747. With [`crate::boot::BootParams::full`] a bootstrap leaves
-    /// 9 levels at scale 2^42 (documented in `crate::boot`).
+    /// N = 2^16, bootstrappable, 128-bit secure (uniform ternary main secret), scale 2^42.
+    /// Bottom up:
+    ///
+    /// | primes | bits | role |
+    /// |---|---|---|
+    /// | 1 | 49 | base prime `q0`, `q0 / scale = 2^7` (level-0 values below 64 in magnitude) |
+    /// | 12 | 42 | 9 computation levels, then 3 SlotToCoeff levels |
+    /// | 14 | 61 | 11 EvalMod levels, then 3 CoeffToSlot levels |
+    /// | P: 5 | 62 | special primes; dnum 6, digits of at most 5 primes (305 bits < 310) |
+    ///
+    /// log Q ~ 1406, log P ~ 310, log QP ~ 1716 <= 1747. With
+    /// [`crate::boot::BootParams::full`] a bootstrap leaves 9 levels at scale 2^42.
+    ///
+    /// Why these sizes. With a dense secret every rescale rounds with an error of ~`N / 4`
+    /// in the slots, and EvalMod multiplies its input's by `2 pi K q0 / scale` (~2^13.5):
+    /// the bootstrapping precision is, to within a bit, the EvalMod primes' size minus
+    /// that, so they are as large as the 62-bit moduli allow (58 -> 61 bits: +3 bits
+    /// measured); paying for it with dnum 6 instead of 5 (P one prime smaller) keeps log QP
+    /// under the bound. `q0 / scale` trades that amplification against EvalMod's
+    /// nonlinearity: a message whose energy sits in few coefficients (constant or periodic
+    /// slots, as the softmax's replicated rows) has coefficients as large as its slots, and
+    /// `sin(2 pi t / q0)` departs from `t` by `~0.045 (2 pi t / q0)^7` after the quintic
+    /// arcsine correction, so `2^7` keeps constant slots 0.99 as precise as random ones
+    /// (at `2^3` with the cubic correction they kept 6 bits).
     pub fn n16() -> Self {
         Self::preset_groups(
             "N16",
             16,
-            &[(50, 1), (42, 12), (58, 14)],
-            60,
-            6,
+            &[(49, 1), (42, 12), (61, 14)],
+            62,
             5,
+            6,
             42,
             true,
         )
@@ -273,14 +348,14 @@ impl Params {
     }
 
     /// **Insecure**, tests only: N = 2^12 with room for bootstrapping (see
-    /// [`crate::boot::BootParams::full`]): base prime 48 bits (`q0 / scale = 2^8`, as `N16`), 2 computation levels and 3
-    /// SlotToCoeff levels of 40 bits, 11 EvalMod and 3 CoeffToSlot levels of 58 bits;
-    /// 6 special primes of 60 bits, dnum 4, scale 2^40.
+    /// [`crate::boot::BootParams::full`]): base prime 47 bits (`q0 / scale = 2^7`, as
+    /// `N16`), 2 computation levels and 3 SlotToCoeff levels of 40 bits, 11 EvalMod and
+    /// 3 CoeffToSlot levels of 61 bits; 6 special primes of 60 bits, dnum 4, scale 2^40.
     pub fn insecure_boot_n12() -> Self {
         Self::preset_groups(
             "insecure_boot_N12",
             12,
-            &[(48, 1), (40, 5), (58, 14)],
+            &[(47, 1), (40, 5), (61, 14)],
             60,
             6,
             4,
@@ -295,27 +370,26 @@ impl Params {
         Self::preset_groups(
             "insecure_boot_N13",
             13,
-            &[(50, 1), (42, 12), (58, 14)],
-            60,
-            6,
+            &[(49, 1), (42, 12), (61, 14)],
+            62,
             5,
+            6,
             42,
             false,
         )
     }
 
-    /// **Insecure**, tests only: [`Self::boot_n16`]'s level structure (12 x 42-bit and
-    /// 14 x 58-bit primes, so 9 levels at scale 2^42 after a bootstrap, what encrypted
-    /// training needs) and its 50-bit base prime at N = 2^12,
-    /// for end-to-end training tests in CI.
+    /// **Insecure**, tests only: [`Self::boot_n16`]'s chain (12 x 42-bit and 14 x 61-bit
+    /// primes, so 9 levels at scale 2^42 after a bootstrap, what encrypted training needs,
+    /// and its 49-bit base prime) at N = 2^12, for end-to-end training tests in CI.
     pub fn insecure_train_n12() -> Self {
         Self::preset_groups(
             "insecure_train_N12",
             12,
-            &[(50, 1), (42, 12), (58, 14)],
-            60,
-            6,
+            &[(49, 1), (42, 12), (61, 14)],
+            62,
             5,
+            6,
             42,
             false,
         )
@@ -326,7 +400,7 @@ impl Params {
         Self::preset_groups(
             "insecure_boot_N11",
             11,
-            &[(48, 1), (40, 5), (58, 14)],
+            &[(47, 1), (40, 5), (61, 14)],
             60,
             6,
             4,

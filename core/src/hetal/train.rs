@@ -743,8 +743,8 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
                 .collect::<Result<_, TrainError>>()?;
         // The logits land `abt_depth` levels below `W`, at their full size (up to the
         // softmax's bound, up to 128): on the last level the modulus leaves only a few
-        // bits above the scale (`N16`: q0 = 2^50 at scale 2^42, room for |z| < 128, no
-        // margin at the widest domain, and CKKS would wrap), so they are kept at least one
+        // bits above the scale (`N16`: q0 = 2^49 at scale 2^42, room for |z| < 64, less
+        // than the widest domain, and CKKS would wrap), so they are kept at least one
         // level above it.
         let need = self.abt_depth() + 1;
         let w = if level - 1 < need {
