@@ -69,6 +69,11 @@ impl Executor for ScopedThreads {
     }
 }
 
+/// The environment variable `name` parsed as a `T` (unset or unparsable: `None`).
+fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
 /// Parses `BOOT_CHAIN` (see `main`) into parameters of `like`'s degree and scale.
 fn chain_from_spec(like: &Params, spec: &str) -> Result<Params, Box<dyn std::error::Error>> {
     let pair = |g: &str| -> Result<(u32, usize), Box<dyn std::error::Error>> {
@@ -100,32 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok("insecure_N13") => Params::insecure_boot_n13(),
         _ => Params::boot_n16(),
     };
-    // BOOT_Q0_BITS=b: the same chain with the base prime replaced by the largest NTT prime
-    // below 2^b (the q0 / scale trade-off).
-    let params = match std::env::var("BOOT_Q0_BITS")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-    {
-        Some(b) => {
-            let (q, p) = (params.q(), params.p());
-            let others: Vec<u64> = q[1..].iter().chain(p).copied().collect();
-            let q0 = hetal_core::math::primes::ntt_primes(b, params.n(), 1, &others)
-                .map_err(|e| format!("{e:?}"))?[0];
-            let mut q = q.to_vec();
-            q[0] = q0;
-            Params::new(
-                params.log_n(),
-                q,
-                p.to_vec(),
-                params.dnum(),
-                params.default_scale().log2().round() as u32,
-                params.secret(),
-            )
-            .map_err(|e| format!("{e:?}"))?
-        }
-        None => params,
-    };
-    // BOOT_CHAIN="50x1,42x12,58x14/60x6/5": another chain of the same ring degree (Q groups
+    // BOOT_CHAIN="49x1,42x12,61x14/62x5/6": another chain of the same ring degree (Q groups
     // bits x count from the bottom, P bits x count, dnum; see `Params::from_groups`),
     // checked for 128-bit security at N = 2^16.
     let params = match std::env::var("BOOT_CHAIN") {
@@ -160,10 +140,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect::<Vec<_>>()
     );
     // BOOT_THREADS=t runs the bootstrap on t threads (per-limb jobs; default 1).
-    let threads: usize = std::env::var("BOOT_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    let threads: usize = env_parse("BOOT_THREADS").unwrap_or(1);
     let mut ctx = CkksContext::new(params.clone())?;
     if threads > 1 {
         ctx = ctx.with_executor(std::sync::Arc::new(ScopedThreads(threads)));
@@ -177,42 +154,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     bp.precompute = std::env::var("BOOT_LOWMEM").is_err();
     bp.precompute_stc = bp.precompute && std::env::var("BOOT_STC_ONFLY").is_err();
     // BOOT_DFT_LEVELS=4 trades two levels for fewer diagonals per DFT level.
-    if let Some(l) = std::env::var("BOOT_DFT_LEVELS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(l) = env_parse("BOOT_DFT_LEVELS") {
         bp.cts_levels = l;
         bp.stc_levels = l;
     }
     // BOOT_CHEB_DEGREE / BOOT_DOUBLE_ANGLE: another EvalMod polynomial (same depth needed).
-    if let Some(d) = std::env::var("BOOT_CHEB_DEGREE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(d) = env_parse("BOOT_CHEB_DEGREE") {
         bp.cheb_degree = d;
     }
-    if let Some(r) = std::env::var("BOOT_DOUBLE_ANGLE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(r) = env_parse("BOOT_DOUBLE_ANGLE") {
         bp.double_angle = r;
     }
-    if let Some(d) = std::env::var("BOOT_ARCSINE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(d) = env_parse("BOOT_ARCSINE") {
         bp.arcsine_degree = d;
     }
-    if let Some(b) = std::env::var("BOOT_BABY_LOG2")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(b) = env_parse("BOOT_BABY_LOG2") {
         bp.baby_log2 = b;
     }
-    if let Some(b) = std::env::var("BOOT_RAISE_BITS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(b) = env_parse("BOOT_RAISE_BITS") {
         bp.raise_bits = b;
     }
     let t = Instant::now();

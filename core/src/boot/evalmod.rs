@@ -50,6 +50,9 @@ pub fn chebyshev_eval(c: &[f64], y: f64) -> f64 {
     y * b1 - b2 + c.first().copied().unwrap_or(0.0)
 }
 
+/// The default bound on the baby-step width, `2^3` (see [`EvalModPoly::baby_log2`]).
+pub const DEFAULT_BABY_LOG2: u32 = 3;
+
 /// The EvalMod function: interval `[-k, k]`, Chebyshev degree, double-angle steps.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EvalModPoly {
@@ -81,7 +84,7 @@ impl EvalModPoly {
             double_angle,
             coeffs,
             arcsine_degree: 0,
-            baby_log2: 3,
+            baby_log2: DEFAULT_BABY_LOG2,
         }
     }
 
@@ -480,7 +483,7 @@ impl EvalModPoly {
         l: usize,
         s: f64,
     ) -> Result<Ciphertext, CkksError> {
-        let basis = ChebBasis::new(ev, y, coeffs.len() - 1, 3)?;
+        let basis = ChebBasis::new(ev, y, coeffs.len() - 1, DEFAULT_BABY_LOG2)?;
         basis.eval(ev, coeffs, l, s)
     }
 }

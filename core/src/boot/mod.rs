@@ -107,7 +107,7 @@ impl BootParams {
             cheb_degree: 127,
             double_angle: 0,
             arcsine_degree: 5,
-            baby_log2: 3,
+            baby_log2: evalmod::DEFAULT_BABY_LOG2,
             precompute: true,
             precompute_stc: true,
             raise_bits: 12,

@@ -107,15 +107,19 @@ impl Params {
         log_scale: u32,
         secret: SecretDistribution,
     ) -> Result<Self, ParamsError> {
-        let params = Self::new_unchecked("custom", log_n, q, p, dnum, log_scale, secret, true)?;
+        Self::new_unchecked("custom", log_n, q, p, dnum, log_scale, secret, true)?.checked()
+    }
+
+    /// `self` if its log2(QP) is within the 128-bit bound for its secret.
+    fn checked(self) -> Result<Self, ParamsError> {
         security::check(
-            params.n(),
-            secret,
+            self.n(),
+            self.secret,
             SecurityLevel::Classic128,
-            params.log_qp(),
+            self.log_qp(),
         )
         .map_err(ParamsError::Security)?;
-        Ok(params)
+        Ok(self)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -181,23 +185,8 @@ impl Params {
         dnum: usize,
         secure: bool,
     ) -> Self {
-        let n = 1usize << log_n;
-        let mut q = ntt_primes(q0_bits, n, 1, &[]).expect("preset q0");
-        q.extend(scale_primes(40, n, levels, &q).expect("preset scale primes"));
-        let p = ntt_primes(p_bits, n, p_count, &q).expect("preset P");
-        let secret = SecretDistribution::UniformTernary;
-        let params = Self::new_unchecked(name, log_n, q, p, dnum, 40, secret, secure)
-            .expect("preset is valid");
-        if secure {
-            security::check(
-                params.n(),
-                secret,
-                SecurityLevel::Classic128,
-                params.log_qp(),
-            )
-            .expect("preset is 128-bit secure");
-        }
-        params
+        let groups = [(q0_bits, 1), (40, levels)];
+        Self::preset_groups(name, log_n, &groups, p_bits, p_count, dnum, 40, secure)
     }
 
     /// A chain built bottom-up from groups `(bits, count)`: the first group's primes are
@@ -209,10 +198,10 @@ impl Params {
     /// ```
     /// use hetal_core::ckks::Params;
     /// // N16's chain.
-    /// let p = Params::from_groups(16, &[(50, 1), (42, 12), (58, 14)], 60, 6, 5, 42).unwrap();
-    /// assert_eq!(p.q().len(), 27);
+    /// let p = Params::from_groups(16, &[(49, 1), (42, 12), (61, 14)], 62, 5, 6, 42).unwrap();
+    /// assert_eq!(p.q(), Params::n16().q());
     /// // The same chain at N = 2^13 is far above the bound.
-    /// assert!(Params::from_groups(13, &[(50, 1), (42, 12), (58, 14)], 60, 6, 5, 42).is_err());
+    /// assert!(Params::from_groups(13, &[(49, 1), (42, 12), (61, 14)], 62, 5, 6, 42).is_err());
     /// ```
     pub fn from_groups(
         log_n: u32,
@@ -276,16 +265,7 @@ impl Params {
         let p = ntt_primes(p_bits, n, p_count, &q).map_err(ParamsError::Math)?;
         let secret = SecretDistribution::UniformTernary;
         let params = Self::new_unchecked(name, log_n, q, p, dnum, log_scale, secret, secure)?;
-        if secure {
-            security::check(
-                params.n(),
-                secret,
-                SecurityLevel::Classic128,
-                params.log_qp(),
-            )
-            .map_err(ParamsError::Security)?;
-        }
-        Ok(params)
+        if secure { params.checked() } else { Ok(params) }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -321,7 +301,7 @@ impl Params {
     /// Why these sizes. With a dense secret every rescale rounds with an error of ~`N / 4`
     /// in the slots, and EvalMod multiplies its input's by `2 pi K q0 / scale` (~2^13.5):
     /// the bootstrapping precision is, to within a bit, the EvalMod primes' size minus
-    /// that, so they are as large as the 62-bit moduli allow (58 -> 61 bits: +3 bits
+    /// that, so they are as large as the 62-bit moduli allow (58 -> 61 bits: +2.8 bits
     /// measured); paying for it with dnum 6 instead of 5 (P one prime smaller) keeps log QP
     /// under the bound. `q0 / scale` trades that amplification against EvalMod's
     /// nonlinearity: a message whose energy sits in few coefficients (constant or periodic
@@ -466,16 +446,9 @@ impl Params {
         let q = scale_primes(49, n, 13, &[]).expect("poulpy-like Q");
         let p = ntt_primes(50, n, 2, &q).expect("poulpy-like P");
         let secret = SecretDistribution::UniformTernary;
-        let params = Self::new_unchecked("bench_poulpy_like", 16, q, p, 7, 49, secret, true)
-            .expect("poulpy-like set is valid");
-        security::check(
-            params.n(),
-            secret,
-            SecurityLevel::Classic128,
-            params.log_qp(),
-        )
-        .expect("poulpy-like set is 128-bit secure");
-        params
+        Self::new_unchecked("bench_poulpy_like", 16, q, p, 7, 49, secret, true)
+            .and_then(Self::checked)
+            .expect("poulpy-like set is valid and 128-bit secure")
     }
 
     /// The name of a preset (`custom` otherwise).
