@@ -12,7 +12,7 @@
 //! chosen so that they all land on one requested scale, so sums never mix scales and no
 //! level is spent on scale repair.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::f64::consts::PI;
@@ -60,7 +60,8 @@ pub struct EvalModPoly {
     pub k: f64,
     /// Double-angle steps `r`.
     pub double_angle: usize,
-    /// Chebyshev coefficients of `cos(2 pi (K y - 1/4) / 2^r)` on `y in [-1, 1]`.
+    /// Chebyshev coefficients of `cos(2 pi (K y - 1/4) / 2^r)` on `y in [-1, 1]` (for
+    /// `r = 0`, of `sin(2 pi K y)` computed as such, so that the series is odd).
     pub coeffs: Vec<f64>,
     /// Degree of the odd Taylor polynomial of `arcsin` the output goes through (0: none):
     /// 3 (`t + t^3 / 6`, two more levels) cancels the `-(2 pi e)^3 / 6` term of
@@ -78,7 +79,14 @@ impl EvalModPoly {
     /// Interpolates the scaled cosine.
     pub fn new(k: f64, degree: usize, double_angle: usize) -> Self {
         let r = libm::exp2(double_angle as f64);
-        let coeffs = chebyshev_interpolate(|y| libm::cos(2.0 * PI * (k * y - 0.25) / r), degree);
+        // Without double angles the function is `sin(2 pi K y)`, evaluated as such: odd to
+        // the last bit, so its even coefficients vanish (the cosine of the shifted
+        // argument leaves ~1e-15 in them) and the evaluation skips the even powers.
+        let coeffs = if double_angle == 0 {
+            chebyshev_interpolate(|y| libm::sin(2.0 * PI * k * y), degree)
+        } else {
+            chebyshev_interpolate(|y| libm::cos(2.0 * PI * (k * y - 0.25) / r), degree)
+        };
         Self {
             k,
             double_angle,
@@ -180,25 +188,26 @@ impl EvalModPoly {
         for i in (0..self.double_angle).rev() {
             s = libm::sqrt(s * q[l_poly - i] as f64);
         }
-        let basis = ChebBasis::new(ev, y, self.coeffs.len() - 1, self.baby_log2)?;
-        let mut c = basis.eval(ev, &self.coeffs, l_poly, s)?;
+        let coeffs = odd_cleaned(&self.coeffs);
+        let basis = ChebBasis::new(ev, y, &coeffs, self.baby_log2)?;
+        let mut c = basis.eval(ev, &coeffs, l_poly, s)?;
         for i in 0..self.double_angle {
             let l = l_poly - i;
             let target = c.scale * c.scale / q[l] as f64;
             let mut two = ev.mul_relin(&c, &c)?;
             mul_int_assign(ev, &mut two, 2.0)?;
-            let shifted = ev.add_const(&two, Complex::from_real(-1.0))?;
-            c = ev.rescale(&shifted)?;
+            ev.add_const_assign(&mut two, Complex::from_real(-1.0))?;
+            c = ev.rescale_owned(two)?;
             c.scale = target;
         }
         c.scale = s_t;
         match self.arcsine_degree {
             0 => {}
             3 => {
-                let mut u = ev.rescale(&ev.mul_relin(&c, &c)?)?;
+                let mut u = ev.rescale_owned(ev.mul_relin(&c, &c)?)?;
                 u.scale *= 6.0;
-                let v = ev.add_const(&u, Complex::ONE)?;
-                c = ev.rescale(&ev.mul_relin(&c, &v)?)?;
+                ev.add_const_assign(&mut u, Complex::ONE)?;
+                c = ev.rescale_owned(ev.mul_relin(&c, &u)?)?;
             }
             _ => c = arcsine5(ev, &c)?,
         }
@@ -213,13 +222,13 @@ impl EvalModPoly {
 /// then `t w`. The output scale is `s_t^5 40 / (3 q_l^2 q_{l-1} q_{l-2})` for `t` at
 /// level `l` with scale `s_t`.
 fn arcsine5(ev: &Evaluator<'_>, t: &Ciphertext) -> Result<Ciphertext, CkksError> {
-    let u = ev.rescale(&ev.mul_relin(t, t)?)?;
+    let u = ev.rescale_owned(ev.mul_relin(t, t)?)?;
     let mut w = ev.mul_relin(&u, &u)?;
     add_mul_int(ev, &mut w, &u, libm::round(20.0 / 9.0 * u.scale))?;
-    let w = ev.add_const(&w, Complex::from_real(40.0 / 3.0))?;
-    let mut w = ev.rescale(&w)?;
+    ev.add_const_assign(&mut w, Complex::from_real(40.0 / 3.0))?;
+    let mut w = ev.rescale_owned(w)?;
     w.scale *= 40.0 / 3.0;
-    ev.rescale(&ev.mul_relin(t, &w)?)
+    ev.rescale_owned(ev.mul_relin(t, &w)?)
 }
 
 /// `(g, m)`: baby width `g` (a power of two, at most `2^max_baby_log2`) and `m` giant
@@ -294,22 +303,62 @@ fn add_mul_int(
     Ok(())
 }
 
-/// `k b` at `level` (`b` at that level or above) with the scale label `scale`.
-fn int_multiple_at(
+/// `sum_j k_j b_j` at `level` (every `b_j` at that level or above) with the scale label
+/// `scale`, for integers `k_j`: one pass per output limb (the kernels' lazy
+/// `dot_scalar`), instead of one multiply-add pass over an accumulator per term.
+fn int_combination_at(
     ev: &Evaluator<'_>,
-    b: &Ciphertext,
+    terms: &[(&Ciphertext, f64)],
     level: usize,
-    k: f64,
     scale: f64,
+    slots: usize,
 ) -> Result<Ciphertext, CkksError> {
     let ring = ev.context().ring();
+    let limbs = level + 1;
+    if let Some((b, _)) = terms
+        .iter()
+        .find(|(b, _)| b.level() < level || b.slots != slots)
+    {
+        return Err(CkksError::BadLevel {
+            current: b.level(),
+            requested: level,
+        });
+    }
+    let form = terms
+        .first()
+        .map_or(crate::ring::Form::Ntt, |(b, _)| b.c0.form());
     let mut out = Ciphertext {
-        c0: crate::ring::RnsPoly::zero(ring, level + 1, 0, b.c0.form())?,
-        c1: crate::ring::RnsPoly::zero(ring, level + 1, 0, b.c1.form())?,
+        c0: crate::ring::RnsPoly::zero(ring, limbs, 0, form)?,
+        c1: crate::ring::RnsPoly::zero(ring, limbs, 0, form)?,
         scale,
-        slots: b.slots,
+        slots,
     };
-    add_mul_int(ev, &mut out, b, k)?;
+    if terms.is_empty() {
+        return Ok(out);
+    }
+    // Per term, its residues modulo each limb's prime (Shoup form).
+    let consts: Vec<Vec<hetal_simd::ShoupConst>> = terms
+        .iter()
+        .map(|&(_, k)| {
+            int_residues(ev, limbs, k)
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| ring.moduli()[i].shoup(r))
+                .collect()
+        })
+        .collect();
+    let (kern, n) = (ring.kernels(), ring.n());
+    for (second, poly) in [(false, &mut out.c0), (true, &mut out.c1)] {
+        ring.executor()
+            .for_each_chunk_mut(poly.data_mut(), n, &|i, limb| {
+                let inputs: Vec<&[u64]> = terms
+                    .iter()
+                    .map(|(b, _)| if second { b.c1.limb(i) } else { b.c0.limb(i) })
+                    .collect();
+                let w: Vec<hetal_simd::ShoupConst> = consts.iter().map(|c| c[i]).collect();
+                kern.dot_scalar(limb, &inputs, &w, ring.moduli()[i].value());
+            });
+    }
     Ok(out)
 }
 
@@ -326,6 +375,24 @@ fn add_scaled(
     Ok(a)
 }
 
+/// Whether the even coefficients of a Chebyshev series vanish (up to the rounding of its
+/// interpolation): the series is an odd function.
+fn is_odd(c: &[f64]) -> bool {
+    let max = c.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    c.iter().step_by(2).all(|v| v.abs() <= 1e-12 * max)
+}
+
+/// `c` with its even coefficients set to exactly zero when it is odd up to rounding (the
+/// interpolant of an odd function), unchanged otherwise: the evaluation then never reads
+/// an even power below the baby width.
+fn odd_cleaned(c: &[f64]) -> Vec<f64> {
+    let mut c = c.to_vec();
+    if is_odd(&c) {
+        c.iter_mut().step_by(2).for_each(|v| *v = 0.0);
+    }
+    c
+}
+
 /// `T_0..` of one input in the Chebyshev basis: `T_i` for `i <= g` and `T_{g 2^j}`.
 struct ChebBasis {
     t: BTreeMap<usize, Ciphertext>,
@@ -333,17 +400,33 @@ struct ChebBasis {
 }
 
 impl ChebBasis {
+    /// The powers the evaluation of `coeffs` reads: the giants `T_{g 2^j}`, the leaves'
+    /// `T_k` (`k < g`; only the odd ones for an odd polynomial, see [`odd_cleaned`]) and
+    /// what [`Self::product`] builds them from. An odd interpolant (EvalMod without double
+    /// angles) so skips `T_6`: one product and one key switch fewer.
     fn new(
         ev: &Evaluator<'_>,
         y: &Ciphertext,
-        deg: usize,
+        coeffs: &[f64],
         baby_log2: u32,
     ) -> Result<Self, CkksError> {
-        let (g, m) = split_degree(deg, baby_log2);
+        let (g, m) = split_degree(coeffs.len() - 1, baby_log2);
+        let odd = is_odd(coeffs);
+        let mut need: BTreeSet<usize> = (1..g).filter(|k| !odd || k % 2 == 1).collect();
+        need.extend((0..m).map(|j| g << j));
+        // Close under T_i <- (T_ceil(i/2), T_floor(i/2), T_{ceil - floor}), largest first.
+        let mut stack: Vec<usize> = need.iter().copied().collect();
+        while let Some(i) = stack.pop() {
+            let (a, b) = (i.div_ceil(2), i / 2);
+            for d in [a, b, a - b] {
+                if d >= 1 && need.insert(d) {
+                    stack.push(d);
+                }
+            }
+        }
         let mut t = BTreeMap::new();
         t.insert(1usize, y.clone());
-        let need: Vec<usize> = (2..=g).chain((1..m).map(|j| g << j)).collect();
-        for i in need {
+        for i in need.into_iter().filter(|&i| i >= 2) {
             let v = Self::product(ev, &t, i)?;
             t.insert(i, v);
         }
@@ -361,11 +444,12 @@ impl ChebBasis {
         let mut two = ev.mul_relin(ta, tb)?;
         mul_int_assign(ev, &mut two, 2.0)?;
         let sum = if a == b {
-            ev.add_const(&two, Complex::from_real(-1.0))?
+            ev.add_const_assign(&mut two, Complex::from_real(-1.0))?;
+            two
         } else {
             add_scaled(ev, two, &t[&(a - b)], -1.0)?
         };
-        ev.rescale(&sum)
+        ev.rescale_owned(sum)
     }
 
     /// `sum c_k T_k` at level `l + 1` and scale `s * q_{l+1}` (before the final rescale).
@@ -443,7 +527,7 @@ impl ChebBasis {
         l: usize,
         s: f64,
     ) -> Result<Ciphertext, CkksError> {
-        let mut out = ev.rescale(&self.eval_pre(ev, c, l, s)?)?;
+        let mut out = ev.rescale_owned(self.eval_pre(ev, c, l, s)?)?;
         out.scale = s;
         Ok(out)
     }
@@ -456,19 +540,24 @@ impl ChebBasis {
         level: usize,
         target: f64,
     ) -> Result<Ciphertext, CkksError> {
-        // One accumulator, every term added in place (no copies of the powers).
-        let mut acc = int_multiple_at(ev, &self.t[&1], level, 0.0, target)?;
+        // Terms that round to zero (the even ones of an odd function) cost nothing; the
+        // others are summed in one pass per limb.
+        let mut terms = Vec::with_capacity(c.len());
         for (k, &ck) in c.iter().enumerate().skip(1) {
+            if ck == 0.0 {
+                continue;
+            }
+            // `new` built every power whose coefficient can be non-zero.
             let tk = &self.t[&k];
-            // Terms that round to zero (the even ones of an odd function) cost nothing.
             let m = libm::round(ck * target / tk.scale);
             if m != 0.0 {
-                add_mul_int(ev, &mut acc, tk, m)?;
+                terms.push((tk, m));
             }
         }
+        let mut acc = int_combination_at(ev, &terms, level, target, self.t[&1].slots)?;
         acc.scale = target;
         if c[0] != 0.0 {
-            acc = ev.add_const(&acc, Complex::from_real(c[0]))?;
+            ev.add_const_assign(&mut acc, Complex::from_real(c[0]))?;
         }
         Ok(acc)
     }
@@ -483,7 +572,8 @@ impl EvalModPoly {
         l: usize,
         s: f64,
     ) -> Result<Ciphertext, CkksError> {
-        let basis = ChebBasis::new(ev, y, coeffs.len() - 1, DEFAULT_BABY_LOG2)?;
-        basis.eval(ev, coeffs, l, s)
+        let coeffs = odd_cleaned(coeffs);
+        let basis = ChebBasis::new(ev, y, &coeffs, DEFAULT_BABY_LOG2)?;
+        basis.eval(ev, &coeffs, l, s)
     }
 }

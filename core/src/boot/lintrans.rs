@@ -263,7 +263,7 @@ impl EncodedTransform {
     /// `M ct`, rescaled: one level down, scale `ct.scale * pt_scale / q_level` (double
     /// hoisting, see the type's documentation).
     pub fn apply(&self, ev: &Evaluator<'_>, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
-        ev.rescale(&self.apply_unrescaled(ev, ct)?)
+        ev.rescale_owned(self.apply_unrescaled(ev, ct)?)
     }
 
     /// [`Self::apply`] before its rescale: at [`Self::level`], scale `ct.scale * pt_scale`.

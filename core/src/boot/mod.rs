@@ -414,12 +414,12 @@ impl Bootstrapper {
         // rounding noise at EvalMod's input scale, the error EvalMod amplifies most.
         let x = last.apply_unrescaled(ev, &x)?;
         let xc = ev.conjugate(&x)?;
-        let re = ev.rescale(&ev.add(&x, &xc)?)?;
+        let re = ev.rescale_owned(ev.add(&x, &xc)?)?;
         if self.n < ctx.params().max_slots() {
             return Ok(alloc::vec![re]);
         }
         let d = ev.sub(&x, &xc)?;
-        let im = ev.rescale(&ev.mul_complex_const(&d, Complex::new(0.0, -1.0))?)?;
+        let im = ev.rescale_owned(ev.mul_complex_const(&d, Complex::new(0.0, -1.0))?)?;
         Ok(alloc::vec![re, im])
     }
 

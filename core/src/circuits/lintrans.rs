@@ -392,7 +392,7 @@ pub fn apply_encoded<E: SlotOps>(
         });
     }
     let acc = acc.ok_or(SlotError::EmptyInput)?;
-    ev.rescale(&acc)
+    ev.rescale_owned(acc)
 }
 
 /// Encodes factors for [`apply_chain`]: factor `i` at level `top - i`.

@@ -528,7 +528,7 @@ impl<E: SlotOps> Runner<'_, E> {
                     ev.sub(&twice, &lifted)?
                 }
             };
-            let value = ev.rescale(&unscaled)?;
+            let value = ev.rescale_owned(unscaled)?;
             self.powers.insert(i, value);
         }
         Ok(())
@@ -570,7 +570,7 @@ impl<E: SlotOps> Runner<'_, E> {
                         let Out::Value(qv) = self.run(q, level + 1, q_scale)? else {
                             return Err(SlotError::InvalidParams("poly: constant quotient"));
                         };
-                        ev.mul(&ev.rescale(&qv)?, x)?
+                        ev.mul(&ev.rescale_owned(qv)?, x)?
                     }
                 };
                 match self.run(rest, level, scale)? {
@@ -637,7 +637,7 @@ fn linear<E: SlotOps>(
     } else {
         ev.add_const(&t, Complex::from_real(m.coeffs[0]))?
     };
-    ev.rescale(&t)
+    ev.rescale_owned(t)
 }
 
 /// `y = alpha x + beta` onto Chebyshev's `[-1, 1]`: free for an integer slope,
@@ -653,7 +653,7 @@ fn affine<E: SlotOps>(ev: &E, x: &E::Value, basis: Basis) -> Result<E::Value, Sl
         y = ev.add_const(&y, Complex::from_real(beta))?;
     }
     if basis.map_costs_level() {
-        y = ev.rescale(&y)?;
+        y = ev.rescale_owned(y)?;
     }
     Ok(y)
 }
@@ -728,7 +728,7 @@ pub fn evaluate_many<E: SlotOps>(
                 let level = top + 1 - depth;
                 let scale = out_scale * ev.modulus(level) as f64;
                 match runner.run(tree, level, scale)? {
-                    Out::Value(v) => ev.rescale(&v),
+                    Out::Value(v) => ev.rescale_owned(v),
                     _ => Err(SlotError::InvalidParams("poly: constant root")),
                 }
             }

@@ -333,15 +333,21 @@ impl<'a> Evaluator<'a> {
 
     /// `a + c` in every slot (`c` complex; no level spent).
     pub fn add_const(&self, a: &Ciphertext, c: Complex) -> Result<Ciphertext, CkksError> {
+        let mut x = a.clone();
+        self.add_const_assign(&mut x, c)?;
+        Ok(x)
+    }
+
+    /// [`Self::add_const`] in place (no copy of `a`).
+    pub fn add_const_assign(&self, x: &mut Ciphertext, c: Complex) -> Result<(), CkksError> {
         self.counts.bump(Op::Add);
         let ring = self.ctx.ring();
-        let limbs = a.level() + 1;
+        let limbs = x.level() + 1;
         // The constant polynomial `re + im X^(N/2)`: in NTT form `re` at every point plus
         // `im` times the NTT of `X^(N/2)` (kept by the context), so no transform is needed.
-        let parts = [libm::round(c.re * a.scale), libm::round(c.im * a.scale)];
+        let parts = [libm::round(c.re * x.scale), libm::round(c.im * x.scale)];
         let mut res = alloc::vec![0u64; 2 * limbs];
         super::encoder::coeffs_to_residues(&parts, &self.ctx.params().q()[..limbs], &mut res)?;
-        let mut x = a.clone();
         if x.c0.form() != Form::Ntt {
             return Err(crate::ring::RingError::WrongForm {
                 expected: Form::Ntt,
@@ -360,7 +366,7 @@ impl<'a> Evaluator<'a> {
                 k.mul_scalar_add_assign(limb, mono.limb(i), &q.shoup(im), q.value());
             }
         }
-        Ok(x)
+        Ok(())
     }
 
     fn mul_int(&self, a: &Ciphertext, c: i64) -> Result<Ciphertext, CkksError> {
@@ -501,14 +507,11 @@ impl<'a> Evaluator<'a> {
         let ring = self.ctx.ring();
         // NTT form: the key switch needs it for the digits' own limbs anyway.
         self.counts.bump(Op::KeySwitch);
-        let (e0, e1) = self
-            .ctx
-            .switcher()
-            .switch(ring, &t.d2, self.relin_key()?)
-            .map_err(CkksError::with_key(KeyId::Relin))?;
         let (mut d0, mut d1) = (t.d0, t.d1);
-        d0.add_assign(ring, &e0)?;
-        d1.add_assign(ring, &e1)?;
+        self.ctx
+            .switcher()
+            .switch_add(ring, &t.d2, self.relin_key()?, &mut d0, &mut d1)
+            .map_err(CkksError::with_key(KeyId::Relin))?;
         Ok(Ciphertext {
             c0: d0,
             c1: d1,
@@ -533,21 +536,55 @@ impl<'a> Evaluator<'a> {
         })
     }
 
+    /// [`Self::rescale`] of a ciphertext the caller no longer needs: its kept limbs are
+    /// corrected in place instead of copied first (a full pass over the data less, for
+    /// `rescale(&product)` patterns).
+    pub fn rescale_owned(&self, a: Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.counts.bump(Op::Rescale);
+        let l = a.level();
+        if l == 0 || a.c0.p_limbs() != 0 || a.c1.p_limbs() != 0 {
+            return if l == 0 {
+                Err(CkksError::LevelExhausted)
+            } else {
+                self.rescale(&a)
+            };
+        }
+        let ql = self.ctx.params().q()[l];
+        Ok(Ciphertext {
+            c0: self.rescale_poly_owned(a.c0)?,
+            c1: self.rescale_poly_owned(a.c1)?,
+            scale: a.scale / ql as f64,
+            slots: a.slots,
+        })
+    }
+
     fn rescale_poly(&self, p: &RnsPoly) -> Result<RnsPoly, CkksError> {
+        // Only the kept limbs are copied.
+        let out = self.prefix(p, p.q_limbs() - 1)?;
+        self.rescale_correct(p.limb(p.q_limbs() - 1).to_vec(), out)
+    }
+
+    fn rescale_poly_owned(&self, mut p: RnsPoly) -> Result<RnsPoly, CkksError> {
+        let last = p.limb(p.q_limbs() - 1).to_vec();
+        p.drop_q_limbs(1)?;
+        self.rescale_correct(last, p)
+    }
+
+    /// `(out - [last + h]_{q_l} + h) / q_l` limb by limb, `out` holding the kept limbs of
+    /// a polynomial (NTT form) whose dropped limb `q_l` is `last` (NTT form).
+    fn rescale_correct(&self, mut last: Vec<u64>, mut out: RnsPoly) -> Result<RnsPoly, CkksError> {
         let ring = self.ctx.ring();
         let k = ring.kernels();
-        let (l, n) = (p.q_limbs() - 1, ring.n());
+        let (l, n) = (out.q_limbs(), ring.n());
         // Rounded division: (c + h - [c + h]_{q_l}) / q_l with h = floor(q_l / 2), so the
         // error is in [-1/2, 1/2] with no bias.
         let ql = ring.moduli()[l];
         let h = ql.value() / 2;
-        let mut last = p.limb(l).to_vec();
         ring.plan(l).inverse(&mut last);
         for x in last.iter_mut() {
             *x = ql.add(*x, h);
         }
-        // Only the kept limbs are copied; each is corrected as one executor job.
-        let mut out = self.prefix(p, l)?;
+        // Each kept limb is corrected as one executor job.
         let pool = self.ctx.switcher();
         ring.executor()
             .for_each_chunk_mut(out.data_mut(), n, &|i, limb| {
@@ -576,7 +613,7 @@ impl<'a> Evaluator<'a> {
         a: &Ciphertext,
         b: &Ciphertext,
     ) -> Result<Ciphertext, CkksError> {
-        self.rescale(&self.mul_relin(a, b)?)
+        self.rescale_owned(self.mul_relin(a, b)?)
     }
 
     /// The Galois key of `g`, for transforms that drive the key switcher directly (the

@@ -614,7 +614,7 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         let a = ev.drop_to_level(a, level + 1)?;
         let q = ev.modulus(level + 1) as f64;
         let m = ev.mul_const_scaled(&a, Complex::new(c, 0.0), scale * q / a.scale())?;
-        Ok(ev.rescale(&m)?)
+        Ok(ev.rescale_owned(m)?)
     }
 
     /// The Nesterov update (one level): `V' = mu V - k G`,

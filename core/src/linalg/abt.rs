@@ -117,7 +117,7 @@ impl<E: SlotOps> MatrixOps<'_, E> {
             for (r, slot) in acc.iter_mut().enumerate() {
                 let pairs: Vec<(&E::Value, &E::Value)> =
                     (0..nb).map(|j| (a_block(r, j), &u[j])).collect();
-                let prod = ev.rescale(&ev.sum_products(&pairs)?)?;
+                let prod = ev.rescale_owned(ev.sum_products(&pairs)?)?;
                 let sums = self.row_sums(&prod, unit.s1)?;
                 let first = self.masked(&sums, Mask::FirstColumn)?;
                 let spread = self.row_broadcast(&first, width)?;
@@ -131,7 +131,7 @@ impl<E: SlotOps> MatrixOps<'_, E> {
         let blocks = acc
             .into_iter()
             .map(|z| {
-                let z = ev.rescale(&z.ok_or(LinalgError::Shape("no pairs"))?)?;
+                let z = ev.rescale_owned(z.ok_or(LinalgError::Shape("no pairs"))?)?;
                 Ok(self.real_part_x2(&z)?)
             })
             .collect::<Result<Vec<_>, LinalgError>>()?;

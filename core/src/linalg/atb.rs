@@ -212,7 +212,7 @@ impl<E: SlotOps> MatrixOps<'_, E> {
                         (&zk[r], br)
                     })
                     .collect();
-                let prod = ev.rescale(&ev.sum_products(&pairs)?)?;
+                let prod = ev.rescale_owned(ev.sum_products(&pairs)?)?;
                 if folded {
                     products.push(prod);
                     continue;
@@ -228,7 +228,7 @@ impl<E: SlotOps> MatrixOps<'_, E> {
                 acc = Some(self.fold_select(&products, period)?);
                 products.clear();
             }
-            let zsum = ev.rescale(&acc.ok_or(LinalgError::Shape("no pairs"))?)?;
+            let zsum = ev.rescale_owned(acc.ok_or(LinalgError::Shape("no pairs"))?)?;
             out.push(self.real_part_x2(&zsum)?);
         }
         let layout = BlockLayout::new(a.cols(), b.cols(), unit, Tiling::Vertical { period })?;

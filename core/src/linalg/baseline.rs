@@ -53,7 +53,7 @@ where
     (0..c)
         .map(|j| {
             let pairs: Vec<_> = (0..b).map(|t| (col(t), rep(j, t))).collect();
-            Ok(ev.rescale(&ev.sum_products(&pairs)?)?)
+            Ok(ev.rescale_owned(ev.sum_products(&pairs)?)?)
         })
         .collect()
 }
@@ -75,7 +75,7 @@ where
     let mut out = Vec::with_capacity(b * c);
     for m in 0..c {
         for j in 0..b {
-            let p = ev.rescale(&ev.mul(a_col(m), b_col(j))?)?;
+            let p = ev.rescale_owned(ev.mul(a_col(m), b_col(j))?)?;
             out.push(ev.rotate_and_sum(&p, n, 1)?);
         }
     }
@@ -119,7 +119,7 @@ impl<E: SlotOps> MatrixOps<'_, E> {
                 .collect::<Result<_, _>>()?;
             for (r, slot) in acc.iter_mut().enumerate() {
                 let pairs: Vec<_> = (0..nb).map(|j| (a.block(r, j), &rep[j])).collect();
-                let prod = ev.rescale(&ev.sum_products(&pairs)?)?;
+                let prod = ev.rescale_owned(ev.sum_products(&pairs)?)?;
                 let sums = self.row_sums(&prod, unit.s1)?;
                 let first = self.masked(&sums, Mask::FirstColumn)?;
                 let placed = ev.rotate(&first, -(k as isize))?;
@@ -171,7 +171,7 @@ impl<E: SlotOps> MatrixOps<'_, E> {
                 .collect::<Result<_, _>>()?;
             for (j, slot) in out.iter_mut().enumerate() {
                 let pairs: Vec<_> = (0..nr).map(|r| (&rep[r], b.block(r, j))).collect();
-                let prod = ev.rescale(&ev.sum_products(&pairs)?)?;
+                let prod = ev.rescale_owned(ev.sum_products(&pairs)?)?;
                 let sums = self.col_sums(&prod)?;
                 let row = self.masked_raw(&sums, Mask::Row(k))?;
                 match slot {
@@ -182,7 +182,7 @@ impl<E: SlotOps> MatrixOps<'_, E> {
         }
         let blocks = out
             .into_iter()
-            .map(|z| Ok(ev.rescale(&z.ok_or(LinalgError::Shape("no columns"))?)?))
+            .map(|z| Ok(ev.rescale_owned(z.ok_or(LinalgError::Shape("no columns"))?)?))
             .collect::<Result<Vec<_>, LinalgError>>()?;
         EncMatrix::from_blocks(BlockLayout::plain(c, b.cols(), unit)?, blocks)
     }

@@ -172,7 +172,7 @@ impl<'e, E: SlotOps> MatrixOps<'e, E> {
 
     /// `v * mask`, rescaled (one level, scale kept).
     pub(crate) fn masked(&self, v: &E::Value, m: Mask) -> Result<E::Value, SlotError> {
-        self.ev.rescale(&self.masked_raw(v, m)?)
+        self.ev.rescale_owned(self.masked_raw(v, m)?)
     }
 
     /// `z + conj(z)`: twice the real part (the masks carry the 1/2).

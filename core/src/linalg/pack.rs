@@ -94,7 +94,7 @@ impl<E: SlotOps> MatrixOps<'_, E> {
                     width *= 2;
                 }
                 let packed = level.pop().ok_or(LinalgError::Shape("nothing to pack"))?;
-                Ok(self.ev.rescale(&packed)?)
+                Ok(self.ev.rescale_owned(packed)?)
             })
             .collect()
     }

@@ -350,6 +350,32 @@ impl KeySwitcher {
         l: usize,
         key: &SwitchingKey,
     ) -> Result<(RnsPoly, RnsPoly), RlweError> {
+        let mut d0 = RnsPoly::zero(ctx, l, 0, Form::Ntt)?;
+        let mut d1 = RnsPoly::zero(ctx, l, 0, Form::Ntt)?;
+        self.key_switch_into(ctx, src, l, key, &mut d0, &mut d1, false)?;
+        Ok((d0, d1))
+    }
+
+    /// [`Self::key_switch`] writing its result into `(d0, d1)` (`l` Q limbs, NTT form), or
+    /// adding it there (`accumulate`): a relinearization adds the switched `s^2` part to
+    /// the tensor's own parts limb by limb while each limb is in cache, with no zeroed
+    /// outputs and no separate pass for the sum.
+    #[allow(clippy::too_many_arguments)]
+    fn key_switch_into(
+        &self,
+        ctx: &RingContext,
+        src: &Source<'_>,
+        l: usize,
+        key: &SwitchingKey,
+        d0: &mut RnsPoly,
+        d1: &mut RnsPoly,
+        accumulate: bool,
+    ) -> Result<(), RlweError> {
+        if [&*d0, &*d1].iter().any(|d| {
+            d.q_limbs() != l || d.p_limbs() != 0 || d.form() != Form::Ntt || d.n() != ctx.n()
+        }) {
+            return Err(RlweError::KeyShapeMismatch);
+        }
         let (pc, n, qc) = (ctx.p_count(), ctx.n(), ctx.q_count());
         let digits = self.check_key(ctx, l, key)?;
         let k = ctx.kernels();
@@ -384,8 +410,6 @@ impl KeySwitcher {
         self.moddown_overflow(ctx, &mut p1, &mut u1);
 
         // 2. Q limbs: inner product, minus the NTT of the ModDown conversion, times P^-1.
-        let mut d0 = RnsPoly::zero(ctx, l, 0, Form::Ntt)?;
-        let mut d1 = RnsPoly::zero(ctx, l, 0, Form::Ntt)?;
         {
             let l0: Vec<spin::Mutex<&mut [u64]>> =
                 d0.data_mut().chunks_mut(n).map(spin::Mutex::new).collect();
@@ -396,15 +420,26 @@ impl KeySwitcher {
             let y1: Vec<&[u64]> = p1.chunks(n).collect();
             exec.run(l, &|t| {
                 let mut bufs = job_bufs();
-                let (mut o0, mut o1) = (l0[t].lock(), l1[t].lock());
-                self.inner_limb(ctx, src, key, l, digits, t, &mut bufs, &mut o0, &mut o1);
+                let (mut acc0, mut acc1) = (l0[t].lock(), l1[t].lock());
+                // Accumulating: the switched limbs go to scratch, then are added.
+                let (mut s0, mut s1) = if accumulate {
+                    (self.take(n), self.take(n))
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                let (o0, o1): (&mut [u64], &mut [u64]) = if accumulate {
+                    (&mut s0, &mut s1)
+                } else {
+                    (&mut acc0, &mut acc1)
+                };
+                self.inner_limb(ctx, src, key, l, digits, t, &mut bufs, o0, o1);
                 let q = ctx.moduli()[t];
                 let mut table = [0u64; 256];
                 for (r, e) in table.iter_mut().enumerate().take(pc + 1) {
                     *e = q.mul(q.reduce(r as u64), self.p_mod_q[t]);
                 }
                 let tmp = &mut bufs[0];
-                for (o, y, u) in [(&mut **o0, &y0, &u0), (&mut **o1, &y1, &u1)] {
+                for (o, y, u) in [(&mut *o0, &y0, &u0), (&mut *o1, &y1, &u1)] {
                     conv.accumulate_limb(k, y, t, tmp);
                     for (c, &r) in tmp.iter_mut().zip(u.iter()) {
                         *c = q.sub(*c, table[r as usize]);
@@ -413,12 +448,18 @@ impl KeySwitcher {
                     k.sub_assign(o, tmp, q.value());
                     k.mul_scalar_assign(o, &self.p_inv_mod_q[t], q.value());
                 }
+                if accumulate {
+                    k.add_assign(&mut acc0, &s0, q.value());
+                    k.add_assign(&mut acc1, &s1, q.value());
+                    self.give(s0);
+                    self.give(s1);
+                }
                 give_all(bufs);
             });
         }
         self.give(p0);
         self.give(p1);
-        Ok((d0, d1))
+        Ok(())
     }
 
     /// The checks every switch of a level-`l` polynomial with `key` needs; returns the
@@ -560,12 +601,16 @@ impl KeySwitcher {
         let mut digits = Vec::with_capacity(l.div_ceil(self.alpha));
         for j in 0..l.div_ceil(self.alpha) {
             let mut ext = RnsPoly::zero(ctx, l, pc, Form::Ntt)?;
+            let own = self.digit_range(j, l);
             ctx.executor()
                 .for_each_chunk_mut(ext.data_mut(), n, &|t, limb| {
-                    let mut buf = self.take(n);
-                    let d = self.digit_limb(ctx, &src, l, j, t, &mut buf);
-                    limb.copy_from_slice(d);
-                    self.give(buf);
+                    // The digit's own limbs are the input's; the others are converted
+                    // straight into their place.
+                    if own.contains(&t) {
+                        limb.copy_from_slice(c_ntt.limb(t));
+                    } else {
+                        self.digit_limb(ctx, &src, l, j, t, limb);
+                    }
                 });
             digits.push(ext);
         }
@@ -622,6 +667,27 @@ impl KeySwitcher {
                 self.give(tmp);
             });
         Ok(out)
+    }
+
+    /// `(acc0, acc1) += switch(c, key)` (see [`Self::switch`]), limb by limb: the
+    /// relinearization of a tensor into its own `(d0, d1)`.
+    pub fn switch_add(
+        &self,
+        ctx: &RingContext,
+        c: &RnsPoly,
+        key: &SwitchingKey,
+        acc0: &mut RnsPoly,
+        acc1: &mut RnsPoly,
+    ) -> Result<(), RlweError> {
+        let (scaled, ntt) = self.scaled_limbs(ctx, c)?;
+        let c_ntt = ntt.as_ref().unwrap_or(c);
+        let src = Source::Fused {
+            c_ntt,
+            scaled: &scaled,
+        };
+        let out = self.key_switch_into(ctx, &src, c.q_limbs(), key, acc0, acc1, true);
+        self.give(scaled);
+        out
     }
 
     /// Full key switch of `c` (`l` Q limbs, no P, either form; NTT form saves the

@@ -448,16 +448,13 @@ impl SlotOps for CkksEngine<'_> {
                 }
             }
         }
-        let (mut d0, mut d1, mut d2, scale, _) = acc.ok_or(SlotError::EmptyInput)?;
+        let (mut d0, mut d1, d2, scale, _) = acc.ok_or(SlotError::EmptyInput)?;
         let relin = self.keys.relin.as_ref().ok_or(SlotError::MissingRelinKey)?;
-        d2.to_coeff(ring).map_err(err)?;
-        let (e0, e1) = self
-            .ctx
+        // d2 stays in NTT form: the switch needs it for the digits' own limbs.
+        self.ctx
             .switcher()
-            .switch(ring, &d2, relin)
+            .switch_add(ring, &d2, relin, &mut d0, &mut d1)
             .map_err(|e| engine_err("sum_products")(e.into()))?;
-        d0.add_assign(ring, &e0).map_err(err)?;
-        d1.add_assign(ring, &e1).map_err(err)?;
         let n = pairs.len() as u64;
         self.count(|c| {
             c.mul += n;
@@ -528,6 +525,13 @@ impl SlotOps for CkksEngine<'_> {
     fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext, SlotError> {
         require_level(a.level(), "rescale")?;
         let out = self.ev.rescale(a).map_err(engine_err("rescale"))?;
+        self.count(|c| c.rescale += 1);
+        Ok(self.emit(out))
+    }
+
+    fn rescale_owned(&self, a: Ciphertext) -> Result<Ciphertext, SlotError> {
+        require_level(a.level(), "rescale")?;
+        let out = self.ev.rescale_owned(a).map_err(engine_err("rescale"))?;
         self.count(|c| c.rescale += 1);
         Ok(self.emit(out))
     }

@@ -250,6 +250,12 @@ pub trait SlotOps {
     /// Divides by `q_level`: level - 1, scale / `q_level`.
     fn rescale(&self, a: &Self::Value) -> Result<Self::Value, SlotError>;
 
+    /// [`Self::rescale`] of a value the caller no longer needs: an engine may reuse its
+    /// memory (CKKS corrects the kept limbs in place instead of copying them first).
+    fn rescale_owned(&self, a: Self::Value) -> Result<Self::Value, SlotError> {
+        self.rescale(&a)
+    }
+
     /// Drops `a` to `level` (at most its own), keeping the scale.
     fn drop_to_level(&self, a: &Self::Value, level: usize) -> Result<Self::Value, SlotError>;
 
