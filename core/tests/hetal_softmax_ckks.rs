@@ -1,5 +1,6 @@
-//! The encrypted softmax on CKKS: decrypted output within 1e-3 of the f64
-//! model on random logits in [-128, 128].
+//! The encrypted softmax on CKKS: decrypted output close to the f64 model on random
+//! logits in [-128, 128] (tolerances a few times the errors measured with these seeds:
+//! 4.5e-7 and 6.1e-6 without bootstrapping, 6.8e-5 through 7 bootstraps at N = 2^12).
 //!
 //! - `insecure_N12_deep` (2048 slots, no bootstrapping: the preset has the levels);
 //! - `insecure_train_N12` (2048 slots, `boot_N16`'s chain: 9 levels after a
@@ -52,7 +53,7 @@ fn ckks_matches_the_model() {
             "c = {c}: max |CKKS - model| = {worst:.3e} over {} rows",
             n / cp
         );
-        assert!(worst < 1e-3, "c = {c}: {worst}");
+        assert!(worst < 3e-5, "c = {c}: {worst}");
     }
 }
 
@@ -112,10 +113,11 @@ fn with_bootstraps(params: Params, c: usize, cp: usize, tol: f64) -> f64 {
 
 #[test]
 fn ckks_with_bootstraps_matches_the_model() {
-    with_bootstraps(Params::insecure_train_n12(), 10, 16, 1e-3);
+    with_bootstraps(Params::insecure_train_n12(), 10, 16, 3e-4);
 }
 
-/// The 2^15-slot run (see the module documentation for the command).
+/// The 2^15-slot run (see the module documentation for the command); its bootstraps keep
+/// ~25 bits against ~28 at N = 2^12, so the tolerance stays at 1e-3 (not re-measured).
 #[test]
 #[ignore = "N = 2^16 bootstrapping: ~8 GB, minutes; run under flock /work/n16.lock"]
 fn ckks_n16_with_bootstraps_matches_the_model() {

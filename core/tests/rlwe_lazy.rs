@@ -1,6 +1,7 @@
 //! Lazy key switching (double hoisting): an inner product kept over `Q * P` and divided by
 //! `P` afterwards is bit-identical to the fused key switch, hoisted or not, at every level;
-//! lifting by `P` and dividing by `P` is the identity.
+//! lifting by `P` and dividing by `P` is the identity; `switch_add` is the switch added
+//! into existing parts.
 
 use hetal_core::ckks::complex::Complex;
 use hetal_core::ckks::{CkksContext, Params};
@@ -45,6 +46,19 @@ fn lazy_switch_then_mod_down_is_the_fused_switch() {
             let (m0, m1) = sw.apply_lazy(ring, &dec, &key, Some(&perm)).unwrap();
             assert_eq!(sw.mod_down(ring, m0).unwrap(), h0);
             assert_eq!(sw.mod_down(ring, m1).unwrap(), h1);
+
+            // switch_add adds the switch into existing parts, bit for bit.
+            let (mut a0, mut a1) = (ct.c0.clone(), ct.c1.clone());
+            sw.switch_add(ring, c1, &key, &mut a0, &mut a1).unwrap();
+            let (mut e0, mut e1) = (ct.c0.clone(), ct.c1.clone());
+            e0.add_assign(ring, &f0).unwrap();
+            e1.add_assign(ring, &f1).unwrap();
+            assert_eq!((a0, a1), (e0, e1));
+            let mut short = ct.c0.clone();
+            if level > 0 {
+                short.drop_q_limbs(1).unwrap();
+                assert!(sw.switch_add(ring, c1, &key, &mut short, &mut ct.c1.clone()).is_err());
+            }
 
             // P * x / P = x, and add_lifted adds P * x.
             let lifted = sw.lift_by_p(ring, &ct.c0).unwrap();
