@@ -57,7 +57,10 @@ fn lazy_switch_then_mod_down_is_the_fused_switch() {
             let mut short = ct.c0.clone();
             if level > 0 {
                 short.drop_q_limbs(1).unwrap();
-                assert!(sw.switch_add(ring, c1, &key, &mut short, &mut ct.c1.clone()).is_err());
+                assert!(
+                    sw.switch_add(ring, c1, &key, &mut short, &mut ct.c1.clone())
+                        .is_err()
+                );
             }
 
             // P * x / P = x, and add_lifted adds P * x.
