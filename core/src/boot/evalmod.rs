@@ -336,14 +336,16 @@ fn int_combination_at(
     if terms.is_empty() {
         return Ok(out);
     }
-    // Per term, its residues modulo each limb's prime (Shoup form).
-    let consts: Vec<Vec<hetal_simd::ShoupConst>> = terms
+    // Per limb, every term's integer modulo that limb's prime (Shoup form).
+    let residues: Vec<Vec<u64>> = terms
         .iter()
-        .map(|&(_, k)| {
-            int_residues(ev, limbs, k)
-                .into_iter()
-                .enumerate()
-                .map(|(i, r)| ring.moduli()[i].shoup(r))
+        .map(|&(_, k)| int_residues(ev, limbs, k))
+        .collect();
+    let consts: Vec<Vec<hetal_simd::ShoupConst>> = (0..limbs)
+        .map(|i| {
+            residues
+                .iter()
+                .map(|r| ring.moduli()[i].shoup(r[i]))
                 .collect()
         })
         .collect();
@@ -355,8 +357,7 @@ fn int_combination_at(
                     .iter()
                     .map(|(b, _)| if second { b.c1.limb(i) } else { b.c0.limb(i) })
                     .collect();
-                let w: Vec<hetal_simd::ShoupConst> = consts.iter().map(|c| c[i]).collect();
-                kern.dot_scalar(limb, &inputs, &w, ring.moduli()[i].value());
+                kern.dot_scalar(limb, &inputs, &consts[i], ring.moduli()[i].value());
             });
     }
     Ok(out)

@@ -540,14 +540,13 @@ impl<'a> Evaluator<'a> {
     /// corrected in place instead of copied first (a full pass over the data less, for
     /// `rescale(&product)` patterns).
     pub fn rescale_owned(&self, a: Ciphertext) -> Result<Ciphertext, CkksError> {
+        if a.c0.p_limbs() != 0 || a.c1.p_limbs() != 0 {
+            return self.rescale(&a);
+        }
         self.counts.bump(Op::Rescale);
         let l = a.level();
-        if l == 0 || a.c0.p_limbs() != 0 || a.c1.p_limbs() != 0 {
-            return if l == 0 {
-                Err(CkksError::LevelExhausted)
-            } else {
-                self.rescale(&a)
-            };
+        if l == 0 {
+            return Err(CkksError::LevelExhausted);
         }
         let ql = self.ctx.params().q()[l];
         Ok(Ciphertext {
