@@ -2,7 +2,9 @@
 //! per (classes, range), depths, the spec's building blocks, adversarial rows.
 
 use hetal_core::hetal::plain::{Features, NagConfig, softmax_exact, train};
-use hetal_core::hetal::softmax::spec::{even_abs_poly, goldschmidt_for, max_error_interval};
+use hetal_core::hetal::softmax::spec::{
+    cheb_pow2, even_abs_poly, goldschmidt_for, inverse_for, max_error_interval,
+};
 use hetal_core::hetal::softmax::{PolySpec, Softmax, SoftmaxError, SoftmaxSpec, baselines};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -43,10 +45,10 @@ fn max_error(f: impl Fn(&[f64]) -> Vec<f64>, c: usize, r: f64, samples: usize, s
 #[test]
 fn error_bounds_and_depths() {
     let cases: [(usize, f64, usize, usize); 4] = [
-        (3, 0.004, 34, 58),
-        (5, 0.010, 43, 68),
-        (7, 0.010, 44, 68),
-        (10, 0.022, 53, 78),
+        (3, 0.004, 31, 58),
+        (5, 0.010, 39, 68),
+        (7, 0.010, 39, 68),
+        (10, 0.022, 47, 78),
     ];
     for (c, bound, ours_depth, paper_depth) in cases {
         let cp = c.next_power_of_two();
@@ -164,6 +166,53 @@ fn goldschmidt_setup_meets_its_error() {
     }
     // One iteration fewer does not reach 1e-4 at the ends.
     assert!(inv.iterations >= 1);
+}
+
+/// The Chebyshev start: `|t0| <= d` on the whole interval (equioscillation),
+/// the circuit's product form of `q` equals `(1 - t0) / z`, the recurrence
+/// meets its error bound at every point, and it is shallower than the plain
+/// start on the wide ranges of the softmax's row sum.
+#[test]
+fn chebyshev_inverse_start_meets_its_error() {
+    for (lo, hi) in [(0.0215, 465.0), (0.147, 20.5), (0.5, 200.0), (0.9, 1.1)] {
+        let eps = 2f64.powi(-20);
+        let inv = inverse_for(lo, hi, eps, 7);
+        let plain = goldschmidt_for(lo, hi, eps);
+        assert!(inv.depth() <= plain.depth(), "[{lo}, {hi}]: {inv:?}");
+        let d = inv.d().abs();
+        let k = inv.start_log2;
+        for i in 0..=20_000 {
+            let z = lo + (hi - lo) * i as f64 / 20_000.0;
+            let t0 = inv.t0(z);
+            assert!(
+                t0.abs() <= d * (1.0 + 1e-9) + 1e-12,
+                "z = {z}: t0 {t0} > d {d}"
+            );
+            // q as the circuit builds it: -2^k d / h prod_j (T_2^j(l) + T_2^j(l0)).
+            let (l, l0) = ((z - inv.r) / inv.half_width, inv.l0());
+            let prod: f64 = (0..k).map(|j| cheb_pow2(l, j) + cheb_pow2(l0, j)).product();
+            let q = -(2f64.powi(k as i32)) * inv.d() / inv.half_width * prod;
+            assert!((1.0 - z * q - t0).abs() < 1e-9, "z = {z}");
+            let (mut p, mut t) = (q * (1.0 + t0), t0 * t0);
+            for it in 1..=inv.iterations {
+                p *= 1.0 + t;
+                if it < inv.iterations {
+                    t *= t;
+                }
+            }
+            assert!(
+                (p * z - 1.0).abs() <= eps * 1.01,
+                "z = {z}: {}",
+                p * z - 1.0
+            );
+        }
+    }
+    // The softmax's row sum at c' = 16: 18 levels plain, 11 with the start.
+    let wide = (
+        goldschmidt_for(0.0215, 465.0, 2f64.powi(-20)),
+        inverse_for(0.0215, 465.0, 2f64.powi(-20), 7),
+    );
+    assert!(wide.1.depth() + 6 <= wide.0.depth(), "{wide:?}");
 }
 
 #[test]

@@ -100,12 +100,14 @@ fn stage_depths_are_the_documented_ones() {
     let exp_at = names.iter().position(|&n| n == "exp polynomial").unwrap();
     assert_eq!(depths[exp_at], 4);
     assert_eq!(&depths[exp_at + 1..exp_at + 5], &[1, 1, 1, 1]);
-    let k = sm.spec().inv.iterations;
+    let inv = sm.spec().inv;
+    let start = names.iter().position(|&n| n == "inverse start").unwrap();
+    assert_eq!(depths[start], inv.start_log2 + 1);
     assert_eq!(
         depths.iter().sum::<usize>(),
-        1 + 24 + 1 + 4 + 4 + 1 + (k + 1) + 1
+        1 + 24 + 1 + 4 + 4 + 1 + (inv.start_log2 + 1 + inv.iterations) + 1
     );
-    assert_eq!(sm.depth(), 53);
+    assert_eq!(sm.depth(), 47);
     let paper = Softmax::new(SoftmaxSpec::paper(), 10, 16).unwrap();
     let pd: Vec<usize> = paper.stages().iter().map(|s| s.depth).collect();
     assert_eq!(&pd[..6], &[1, 10, 10, 10, 10, 1]);

@@ -26,7 +26,7 @@ use hetal_core::slots::{CkksEngine, OpCounts};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use crate::enc::{WallClock, boot_params, gen_server_keys, softmax};
+use crate::enc::{WallClock, boot_params, gen_server_keys, training_softmax};
 use crate::exec::RayonExecutor;
 use crate::files::CliError;
 
@@ -179,7 +179,9 @@ pub fn run(
     ));
 
     // Server: the steps.
-    let sm = softmax(s.classes, cfg.logit_bound)?;
+    let sm = training_softmax(ctx.params(), &layout, s.batch, cfg.logit_bound, &mut |t| {
+        log(t)
+    })?;
     let clock = WallClock::default();
     let upd = UpdateConfig {
         lr: s.lr,

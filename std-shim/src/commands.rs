@@ -772,6 +772,7 @@ pub fn train(a: &TrainArgs, allowed: &Allowed, log: &mut dyn FnMut(&str)) -> Res
                 ));
                 step_start = std::time::Instant::now();
             }
+            ServerEvent::Note(text) => log(&text),
             _ => {}
         },
     )

@@ -384,6 +384,7 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
                 }
                 ServerEvent::ValidationTime(s) => timing.times.validation += s,
                 ServerEvent::Epoch { .. } => step_at = Instant::now(),
+                ServerEvent::Note(text) => step_bar.println(format!("server: {text}")),
                 _ => {}
             });
             r.map(|s| (s, timing, setup))

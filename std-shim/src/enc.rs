@@ -16,13 +16,14 @@ use hetal_core::boot::{BootParams, Bootstrapper, EncapsulationKeys};
 use hetal_core::ckks::{CkksContext, EvaluationKeys, Params};
 use hetal_core::codec;
 use hetal_core::hetal::protocol::{Checkpoint, Decision, EncMatrix, Layout};
-use hetal_core::hetal::softmax::{Softmax, SoftmaxSpec};
+use hetal_core::hetal::softmax::{MaxSpec, Softmax, SoftmaxSpec};
 use hetal_core::hetal::train::{
     Clock, EncBatch, NagState, StepReport, TrainLayout, Trainer, UpdateConfig,
 };
+use hetal_core::hetal::tune;
 use hetal_core::linalg::{UnitShape, padded_classes};
 use hetal_core::rlwe::SecretKey;
-use hetal_core::slots::CkksEngine;
+use hetal_core::slots::{CkksEngine, SimParams, SlotSim};
 use rand_core::CryptoRng;
 
 use crate::files::{self, CliError};
@@ -48,30 +49,59 @@ pub fn data_level(params: &Params) -> usize {
     })
 }
 
-/// The row softmax of the trainer for `classes` classes and logits in
-/// `[-bound, bound]` (HETAL's wide-domain softmax with our polynomials, rows padded to
-/// `c'`): `SoftmaxSpec::ours` at the full domain 128; on a narrower domain the same
-/// relative accuracy of the max costs a lower `|t|` degree and the smaller range of the
-/// row sum fewer Goldschmidt iterations, so the circuit is shallower.
+/// The row softmax for `classes` classes and logits in `[-bound, bound]` (HETAL's
+/// wide-domain softmax with our polynomials, rows padded to `c'`):
+/// `SoftmaxSpec::ours` at the full domain 128; on a narrower domain the same relative
+/// accuracy of the max costs a lower `|t|` degree and the smaller range of the row sum
+/// a shallower inverse, so the circuit is shallower. Training uses
+/// [`training_softmax`], which picks the polynomials for its layout.
 pub fn softmax(classes: usize, bound: f64) -> Result<Softmax, CliError> {
     let cp = padded_classes(classes);
     let spec = if bound >= 128.0 {
         SoftmaxSpec::ours(classes, cp)
     } else {
-        let (abs_degree, squarings) = narrow_softmax(bound);
-        SoftmaxSpec::ours_with(classes, cp, bound, abs_degree, squarings)
+        SoftmaxSpec::ours_with(classes, cp, bound, 62, 3)
     };
     Softmax::new(spec, classes, cp)
         .map_err(|e| CliError::msg(format!("softmax for {classes} classes: {e}")))
 }
 
-/// `|t|` degree and exp squarings of the softmax on `[-bound, bound]`, `bound < 128`
-/// (32 or 64): the degree stays 62 (lower ones leave the max's error too large for the
-/// exp interval at these domains), one squaring fewer than at 128 (the shifted range is
-/// narrower). At `c' = 16`: depth 44 / 47 instead of 53, 5 / 6 bootstraps instead of 7
-/// for logits entering at level 9 (f64 model error 2e-8 / 3e-6 on random rows).
-fn narrow_softmax(_bound: f64) -> (usize, usize) {
-    (62, 3)
+/// Steps simulated per softmax candidate: the weights' refresh pattern repeats
+/// every few steps (five at the paper's shapes).
+const TUNE_STEPS: usize = 5;
+
+/// The softmax training uses on `layout` with batches of `batch` rows: of
+/// [`hetal_core::hetal::tune::softmax_candidates`] the one with the fewest bootstraps
+/// per step, counted by running steps on the exact simulator with `params`' chain and
+/// bootstrap level (seconds to a minute; logged with the counts).
+pub fn training_softmax(
+    params: &Params,
+    layout: &TrainLayout,
+    batch: usize,
+    bound: f64,
+    log: &mut dyn FnMut(&str),
+) -> Result<Softmax, CliError> {
+    let t = Instant::now();
+    let sim = SlotSim::new(
+        SimParams::new(params.max_slots(), params.q(), params.default_scale())
+            .with_bootstrap(data_level(params), 1e6),
+    )
+    .map_err(|e| CliError::msg(format!("simulator: {e}")))?;
+    let (sm, c) = tune::softmax_for_training(&sim, layout, batch, bound, TUNE_STEPS)
+        .map_err(|e| CliError::msg(format!("softmax for {} classes: {e}", layout.classes)))?;
+    let degree = match &sm.spec().max {
+        MaxSpec::Abs { abs } => abs.degree(),
+        MaxSpec::Sign { .. } => 0,
+    };
+    log(&format!(
+        "softmax: |t| of degree {degree}, {} exp squarings, depth {}: {:.1} bootstraps per step ({:.1} in the softmax), chosen by simulated steps in {:.1} s",
+        sm.spec().exp.squarings,
+        sm.depth(),
+        c.bootstraps,
+        c.bootstraps - c.policy_bootstraps,
+        t.elapsed().as_secs_f64()
+    ));
+    Ok(sm)
 }
 
 /// The rotations of the training circuit and the softmax for data in blocks of shape
@@ -300,7 +330,15 @@ fn train_encrypted(
         cols: data.features as usize,
         classes,
     };
-    let softmax = softmax(classes, cfg.logit_bound).map_err(|e| e.0)?;
+    let batch_rows = data.train.first().map_or(0, |b| b.x.rows as usize);
+    let softmax = training_softmax(
+        ctx.params(),
+        &layout,
+        batch_rows,
+        cfg.logit_bound,
+        &mut |text| events(ServerEvent::Note(text.to_string())),
+    )
+    .map_err(|e| e.0)?;
     let boot = Bootstrapper::from_keys(ctx, bp, enc_keys)
         .map_err(|e| format!("cannot build the bootstrapper: {e}"))?;
     let app = app_rotations(unit, classes).map_err(|e| e.0)?;

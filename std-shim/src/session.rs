@@ -146,6 +146,8 @@ pub enum ServerEvent {
     StepCost(StepReport),
     /// Seconds spent on an epoch's validation logits (forming `W` included).
     ValidationTime(f64),
+    /// A line for the server's log (e.g. the softmax it chose for the layout).
+    Note(String),
     /// Training resumed from a checkpoint after `epoch` epochs and `step` steps.
     Resumed {
         /// Epochs finished.

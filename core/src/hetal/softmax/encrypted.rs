@@ -20,7 +20,7 @@
 //! - domain extension: 2 per cubic (paper only); exp: polynomial + squarings;
 //! - sum mask: 1 (window sum of the `c` classes into the first slot, mask,
 //!   replicate);
-//! - inverse: iterations + 1; product: 1.
+//! - inverse: start `start_log2 + 1`, then one per iteration; product: 1.
 //!
 //! Bootstraps go where [`Softmax::plan`] puts them; two real values that live
 //! together at one scale (`u` and the running max; Goldschmidt's `t` and `P`) share
@@ -30,7 +30,7 @@
 //! be there are bootstrapped ([`Softmax::boot_bounds`]): the exponentials (up
 //! to `e^3.9` at `c' = 16`), the row sum and Goldschmidt's `P` (up to `1/z`)
 //! are held divided by powers of two ([`Softmax::shifts`]) folded into the
-//! exp polynomial, the sum mask and `P0`'s constant, and multiplied back by
+//! exp polynomial and the inverse's constants, and multiplied back by
 //! integers (free), so the shifts cost no level; the raw logits are never
 //! bootstrapped (the normalisation comes first).
 
@@ -240,6 +240,12 @@ impl Softmax {
         x: &E::Value,
         out_mask: Option<&[f64]>,
     ) -> Result<E::Value, SlotError> {
+        {
+            extern crate std;
+            if std::env::var("ZZ").is_ok() {
+                std::eprintln!("softmax start level {}", x.level());
+            }
+        }
         let before = match ev.bootstrap_level() {
             Some(b) => {
                 self.plan(x.level(), b)
@@ -382,16 +388,17 @@ impl Softmax {
         let e_shift = sh.exp[self.spec().exp.squarings] as i32;
 
         // sum mask: window sum of the c classes into the first slot, times
-        // 1/R there, replicated right: z/R in every slot of the group.
+        // alpha there, replicated right, plus beta: the inverse's S_0.
         if boot_here(&mut stage) {
             e = ev.bootstrap(&e)?;
         }
-        let r = self.spec().inv.r;
+        let st = self.inv_start();
         let s = window_sum(ev, &e, c)?;
-        // The held sum times 2^(e_shift - shifts.z) / R: z / (R 2^shifts.z).
-        let zf = libm::ldexp(1.0 / r, e_shift - sh.z as i32);
+        // The held sum times 2^e_shift is z.
+        let zf = libm::ldexp(st.alpha, e_shift);
         let mz = enc(&|i| if pos(i) == 0 { zf } else { 0.0 }, &s)?;
-        let mut z = ev.rotate_and_sum(&ev.mul_plain_rescale(&s, &mz)?, cp, -1)?;
+        let z = ev.rotate_and_sum(&ev.mul_plain_rescale(&s, &mz)?, cp, -1)?;
+        let mut s = ev.add_const(&z, one(st.beta))?;
         let mvalid = enc(
             &|i| {
                 let keep = out_mask.map_or(1.0, |m| m[i]);
@@ -401,22 +408,34 @@ impl Softmax {
         )?;
         let mut em = ev.mul_plain_rescale(&e, &mvalid)?;
 
-        // inverse start: t0 = 1 - z/R, t1 = t0^2, P0 = (1 + t0)/R with the
-        // constant at scale(t0), so P0 and t1 share level and scale; every
-        // later step multiplies two values of one scale at one level, so they
-        // keep sharing it and bootstrap as a pair.
+        // inverse start: Q <- Q (S_j + g_j), S <- 2 S^2 - s_j^2 (Q starts as
+        // a constant, its first product a plaintext one encoded at S's scale,
+        // so Q and S share level and scale all the way); t0 = S, then
+        // P = Q (1 + t0), t = t0^2: P and t share level and scale, so every
+        // later step keeps them sharing it and they bootstrap as a pair.
         if boot_here(&mut stage) {
-            z = ev.bootstrap(&z)?;
+            s = ev.bootstrap(&s)?;
         }
-        if sh.z > 0 {
-            z = ev.mul_const(&z, pow2(sh.z as i32))?;
+        let times_c = |v: &E::Value| -> Result<E::Value, SlotError> {
+            ev.rescale(&ev.mul_const_scaled(v, one(st.c), v.scale())?)
+        };
+        let mut q: Option<E::Value> = None;
+        for (&g, &s2) in st.g.iter().zip(&st.s2) {
+            let f = ev.add_const(&s, one(g))?;
+            q = Some(match q {
+                None => times_c(&f)?,
+                Some(q) => ev.mul_rescale(&q, &f)?,
+            });
+            let sq = ev.mul_rescale(&s, &s)?;
+            s = ev.add_const(&ev.add(&sq, &sq)?, one(-s2))?;
         }
-        let t0 = ev.add_const(&ev.neg(&z)?, one(1.0))?;
-        let w0 = ev.add_const(&t0, one(1.0))?;
-        // P is held divided by 2^shifts.p.
-        let p0 = libm::ldexp(1.0 / r, -(sh.p as i32));
-        let mut p = ev.rescale(&ev.mul_const_scaled(&w0, one(p0), t0.scale())?)?;
-        let mut t = ev.mul_rescale(&t0, &t0)?;
+        let w0 = ev.add_const(&s, one(1.0))?;
+        // P is held divided by 2^shifts.p (folded into c).
+        let mut p = match q {
+            None => times_c(&w0)?,
+            Some(q) => ev.mul_rescale(&q, &w0)?,
+        };
+        let mut t = ev.mul_rescale(&s, &s)?;
         // iterations 2..K: P <- P (1 + t), t <- t^2; then the end: P <- P (1 + t).
         for i in 1..=self.spec().inv.iterations {
             if boot_here(&mut stage) {

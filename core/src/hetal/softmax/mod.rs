@@ -151,7 +151,61 @@ pub struct Softmax {
     ext: Vec<Polynomial>,
     exp: Polynomial,
     shifts: Shifts,
+    inv: InvStart,
     ranges: Ranges,
+}
+
+/// The inverse's start ([`InvSpec`]) as the constants the circuit uses:
+/// the sum mask gives `S_0 = alpha z + beta`; then for `j < k` (`k =
+/// start_log2`) `Q <- Q (S_j + g[j])` (`Q` starting at the constant `c`,
+/// the first product a plaintext one) and `S_(j+1) = 2 S_j^2 - s2[j]`, where
+/// `S_j = s_j T_(2^j)(l)` with `s_j = d^(2^(j - k))`, so every `|S_j| <= 1`
+/// and `S_k = t0`; then `P = Q (1 + t0)` (`c (1 + t0)` when `k = 0`), held
+/// divided by `2^shifts().p` like every later `P`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InvStart {
+    /// Slope of `S_0` in the true row sum `z`.
+    pub alpha: f64,
+    /// Offset of `S_0`.
+    pub beta: f64,
+    /// `g[j] = s_j T_(2^j)(l(0))`.
+    pub g: Vec<f64>,
+    /// `s2[j] = s_j^2`.
+    pub s2: Vec<f64>,
+    /// `Q`'s constant: `-2^k d / (half_width prod_(j<k) s_j)`, held.
+    pub c: f64,
+}
+
+impl InvStart {
+    fn new(inv: &InvSpec, p_shift: u32) -> Result<Self, SoftmaxError> {
+        let k = inv.start_log2;
+        let d = inv.d();
+        if k > 0 && !(d.is_finite() && d > 0.0 && d < 1.0) {
+            return Err(SoftmaxError::BadSpec(
+                "the inverse's Chebyshev start needs 0 < half_width < r",
+            ));
+        }
+        let mut sj = alloc::vec![d; k + 1];
+        for j in (0..k).rev() {
+            sj[j] = libm::sqrt(sj[j + 1]);
+        }
+        let (h, r) = (inv.half_width, inv.r);
+        let mut tl = inv.l0();
+        let mut g = Vec::with_capacity(k);
+        for &s in &sj[..k] {
+            g.push(s * tl);
+            tl = 2.0 * tl * tl - 1.0;
+        }
+        let prod: f64 = sj[..k].iter().product();
+        let c = -libm::ldexp(d, k as i32) / (h * prod) * libm::ldexp(1.0, -(p_shift as i32));
+        Ok(Self {
+            alpha: sj[0] / h,
+            beta: -sj[0] * r / h,
+            g,
+            s2: sj[..k].iter().map(|s| s * s).collect(),
+            c,
+        })
+    }
 }
 
 /// Powers of two that keep every bootstrapped value in `[-1, 1]` (CKKS
@@ -165,9 +219,8 @@ pub struct Shifts {
     /// `2^exp[j]` (`exp[0]` is folded into the exp polynomial; after squaring
     /// `j` the circuit multiplies by the integer `2^(2 exp[j] - exp[j + 1])`).
     pub exp: Vec<u32>,
-    /// The row sum is held as `z / (R 2^z)` (folded into the sum mask).
-    pub z: u32,
-    /// Goldschmidt's `P` is held divided by `2^p` (folded into `P0`'s `1/R`);
+    /// Goldschmidt's `P` is held divided by `2^p` (folded into the start's
+    /// constant, [`InvStart::c`]);
     /// the output is multiplied by the integer `2^(exp[last] + p)`.
     pub p: u32,
 }
@@ -186,6 +239,9 @@ struct Ranges {
     /// Bounds of the row sum `z`.
     z_lo: f64,
     z_hi: f64,
+    /// `max |S_0|` (what a bootstrap before the inverse gets) and `max |t0|`.
+    s0: f64,
+    t0: f64,
 }
 
 /// `max(0, ceil(log2 v))`: the shift that brings `|x| <= v` into `[-1, 1]`.
@@ -253,13 +309,22 @@ fn ranges(
         ));
     }
     let m = (bound + rf * lo.abs().max(hi.abs())) * norm;
+    let z_hi = classes as f64 * e[k];
+    let inv = &spec.inv;
+    let l = |z: f64| (z - inv.r) / inv.half_width;
+    let s0 = libm::pow(inv.d().abs(), libm::ldexp(1.0, -(inv.start_log2 as i32)));
+    let t0 = (0..=GRID)
+        .map(|i| inv.t0(z_lo + (z_hi - z_lo) * i as f64 / GRID as f64).abs())
+        .fold(0.0, f64::max);
     Ok(Ranges {
         u: bound * norm,
         m,
         ext_in,
         exp_in,
         z_lo,
-        z_hi: classes as f64 * e[k],
+        z_hi,
+        s0: s0 * l(z_lo).abs().max(l(z_hi).abs()),
+        t0: t0 * margin,
         e,
     })
 }
@@ -275,10 +340,14 @@ impl Softmax {
         if !finite_pos(spec.bound) {
             return Err(SoftmaxError::BadSpec("bound must be positive"));
         }
-        if !finite_pos(spec.inv.r) || spec.inv.iterations == 0 {
+        let inv = &spec.inv;
+        if !finite_pos(inv.r) || !finite_pos(inv.half_width) || inv.iterations == 0 {
             return Err(SoftmaxError::BadSpec(
-                "inverse needs R > 0 and at least one iteration",
+                "inverse needs R > 0, a positive half-width and at least one iteration",
             ));
+        }
+        if inv.start_log2 > 16 {
+            return Err(SoftmaxError::BadSpec("inverse start of degree above 2^16"));
         }
         if spec.ext.steps > 0 && !(finite_pos(spec.ext.r) && spec.ext.l > 1.0) {
             return Err(SoftmaxError::BadSpec("domain extension needs r > 0, L > 1"));
@@ -329,10 +398,10 @@ impl Softmax {
         let ranges = ranges(&spec, norm, rounds, classes, &ext, &poly(&exp_spec)?)?;
         let exp_shifts: Vec<u32> = ranges.e.iter().map(|&e| shift_for(e)).collect();
         let shifts = Shifts {
-            z: shift_for(ranges.z_hi / spec.inv.r),
             p: shift_for(1.0 / ranges.z_lo),
             exp: exp_shifts,
         };
+        let inv = InvStart::new(&spec.inv, shifts.p)?;
         let exp = poly(&exp_spec.affine_output(libm::ldexp(1.0, -(shifts.exp[0] as i32)), 0.0))?;
         Ok(Self {
             rounds,
@@ -344,6 +413,7 @@ impl Softmax {
             ext,
             exp,
             shifts,
+            inv,
             ranges,
         })
     }
@@ -386,6 +456,10 @@ impl Softmax {
     pub fn shifts(&self) -> &Shifts {
         &self.shifts
     }
+    /// The inverse's start as the circuit's constants.
+    pub fn inv_start(&self) -> &InvStart {
+        &self.inv
+    }
 
     /// For each stage of [`Self::stages`], the largest `|slot|` a bootstrap
     /// before it would receive, in held units (a real pair `(a, b)` counts as
@@ -399,9 +473,7 @@ impl Softmax {
         let sh = &self.shifts;
         let held_e = |j: usize| r.e[j] / libm::ldexp(1.0, sh.exp[j] as i32);
         let p_held_inv = r.z_lo * libm::ldexp(1.0, sh.p as i32);
-        let t0 = (1.0 - r.z_lo / self.spec.inv.r)
-            .abs()
-            .max((1.0 - r.z_hi / self.spec.inv.r).abs());
+        let t0 = r.t0;
         let mut out = Vec::new();
         let mut sq = 0;
         let mut it: i32 = 0;
@@ -422,7 +494,7 @@ impl Softmax {
                     held_e(sq - 1)
                 }
                 "sum mask" => held_e(self.spec.exp.squarings),
-                "inverse start" => r.z_hi / (self.spec.inv.r * libm::ldexp(1.0, sh.z as i32)),
+                "inverse start" => r.s0,
                 "inverse iteration" | "inverse end" => {
                     // The pair (t, P) with t = t0^(2^k) in [0, T] and
                     // P = (1 - t) / z held: |t + i P| is largest at t = 0 or T.
@@ -462,7 +534,7 @@ impl Softmax {
             push("exp squaring", 1);
         }
         push("sum mask", 1);
-        push("inverse start", 1);
+        push("inverse start", self.spec.inv.start_log2 + 1);
         for _ in 1..self.spec.inv.iterations {
             push("inverse iteration", 1);
         }

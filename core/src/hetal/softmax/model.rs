@@ -62,25 +62,28 @@ pub fn exp_of_shifted(sm: &Softmax, y: f64) -> f64 {
     exp_held(sm, y) * pow2(*sm.shifts().exp.last().expect("exp shifts") as i32)
 }
 
-/// The Goldschmidt inverse of the row sum `z`, in the circuit's form:
-/// `t = 1 - z/R`, `P = (1 + t)/R`, then `t <- t^2`, `P <- P (1 + t)`.
+/// The inverse of the row sum `z` in the circuit's form ([`super::InvStart`]):
+/// `S_0 = alpha z + beta`; `Q <- Q (S_j + g_j)`, `S <- 2 S^2 - s_j^2`; `t = S`,
+/// `P = Q (1 + t)`, `t <- t^2`; then `P <- P (1 + t)`, `t <- t^2`.
 pub fn inverse(sm: &Softmax, z: f64) -> f64 {
     inverse_held(sm, z) * pow2(sm.shifts().p as i32)
 }
 
-/// [`inverse`] as the circuit holds it: divided by `2^shifts().p`. The row
-/// sum enters as the circuit computes it, `z / (R 2^shifts().z)`, and is
-/// multiplied back by that integer power of two.
+/// [`inverse`] as the circuit holds it: divided by `2^shifts().p`.
 fn inverse_held(sm: &Softmax, z: f64) -> f64 {
-    let inv = sm.spec().inv;
-    let sh = sm.shifts();
-    let zr = z * (pow2(-(sh.z as i32)) / inv.r);
-    let t0 = 1.0 - zr * pow2(sh.z as i32);
-    let mut p = (1.0 + t0) * (pow2(-(sh.p as i32)) / inv.r);
-    let mut t = t0 * t0;
-    for i in 1..=inv.iterations {
+    let st = sm.inv_start();
+    let mut s = st.alpha * z + st.beta;
+    let mut q = st.c;
+    for (g, s2) in st.g.iter().zip(&st.s2) {
+        q *= s + g;
+        s = 2.0 * (s * s) - s2;
+    }
+    let iterations = sm.spec().inv.iterations;
+    let mut p = q * (1.0 + s);
+    let mut t = s * s;
+    for i in 1..=iterations {
         p *= 1.0 + t;
-        if i < inv.iterations {
+        if i < iterations {
             t *= t;
         }
     }

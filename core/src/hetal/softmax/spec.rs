@@ -221,15 +221,71 @@ pub struct ExpSpec {
     pub squarings: usize,
 }
 
-/// Goldschmidt inverse: `t = 1 - z / R`, `v = 2 - z / R`, then `iterations`
-/// times `t <- t^2`, `v <- v (1 + t)`; `1 / z ≈ v / R` for `0 < z < 2R`,
-/// relative error `t0^(2^(iterations + 1))`.
+/// The inverse of the row sum `z`: a start `q(z) ~ 1/z` with `t0 = 1 - z q(z)`,
+/// then Goldschmidt's `iterations` steps `P <- P (1 + t)`, `t <- t^2` from
+/// `P = q (1 + t0)`, `t = t0^2`, so `P = (1 - t0^(2^(iterations + 1))) / z`.
+///
+/// The start is the best of its degree for `z` in `[r - half_width, r +
+/// half_width]`: with `l(z) = (z - r) / half_width` and `n = 2^start_log2`,
+/// `t0 = T_n(l(z)) / T_n(l(0))` (the polynomial with value 1 at `z = 0` least
+/// in size on the interval), so `|t0| <= 1 / |T_n(l(0))|`. The circuit gets
+/// `t0` by `start_log2` squarings (`T_2m = 2 T_m^2 - 1`) and `q` as the
+/// product of the factors `T_2^j(l) + T_2^j(l(0))` it meets on the way
+/// (`T_n(x) - T_n(y)` splits so), `start_log2` levels for both. With
+/// `start_log2 = 0` this is the plain Goldschmidt start `t0 = 1 - z / r`,
+/// `q = 1 / r` (`half_width` unused), which needs about one iteration per
+/// doubling of the range's ratio `hi / lo`; the Chebyshev start needs about
+/// one level per doubling of its square root.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InvSpec {
-    /// `R`.
+    /// Centre `r` of the interval (the plain start's `R`).
     pub r: f64,
-    /// Number of iterations.
+    /// Half-width of the interval (unused when `start_log2 = 0`).
+    pub half_width: f64,
+    /// `log2` of the start's degree `n`.
+    pub start_log2: usize,
+    /// Goldschmidt iterations after the start.
     pub iterations: usize,
+}
+
+impl InvSpec {
+    /// The plain Goldschmidt start: `t0 = 1 - z / r`.
+    pub fn goldschmidt(r: f64, iterations: usize) -> Self {
+        Self {
+            r,
+            half_width: r,
+            start_log2: 0,
+            iterations,
+        }
+    }
+
+    /// `l(0) = -r / half_width` (below -1 when the interval is positive).
+    pub fn l0(&self) -> f64 {
+        -self.r / self.half_width
+    }
+
+    /// `1 / T_n(l(0))`: `t0 = d T_n(l(z))`.
+    /// With `start_log2 = 0`, `d = 1 / l(0)` and `t0 = l / l(0) = 1 - z / r`
+    /// whatever the half-width.
+    pub fn d(&self) -> f64 {
+        1.0 / cheb_pow2(self.l0(), self.start_log2)
+    }
+
+    /// Levels: the start (`start_log2 + 1`, the last for `P = q (1 + t0)`
+    /// and `t0^2`) and the iterations.
+    pub fn depth(&self) -> usize {
+        self.start_log2 + 1 + self.iterations
+    }
+
+    /// `t0` at `z` (exact arithmetic).
+    pub fn t0(&self, z: f64) -> f64 {
+        self.d() * cheb_pow2((z - self.r) / self.half_width, self.start_log2)
+    }
+}
+
+/// `T_(2^k)(x)` by `k` doublings `T_2m = 2 T_m^2 - 1`.
+pub fn cheb_pow2(x: f64, k: usize) -> f64 {
+    (0..k).fold(x, |t, _| 2.0 * t * t - 1.0)
 }
 
 /// Every constant of the wide-domain softmax.
@@ -311,10 +367,7 @@ impl SoftmaxSpec {
                 poly: PolySpec::Monomial(PAPER_EXP.to_vec()).scale_input(1.0 / 8.0),
                 squarings: 3,
             },
-            inv: InvSpec {
-                r: 100.0,
-                iterations: 16,
-            },
+            inv: InvSpec::goldschmidt(100.0, 16),
         }
     }
 
@@ -330,8 +383,9 @@ impl SoftmaxSpec {
     /// instead of 10); no domain extension: exp as a degree-15 Chebyshev fit
     /// of `exp(y / 2^squarings)` on the whole shifted range, then
     /// `squarings` squarings (depth 4 + squarings instead of 10 + 7); the
-    /// Goldschmidt `R` and iteration count chosen from the proven range of
-    /// the row sum for this class count (relative error below `2^-12`).
+    /// inverse's start and iteration count chosen from the proven range of
+    /// the row sum for this class count ([`inverse_for`]: relative error
+    /// below `2^-20`, start degree at most `2^7`).
     pub fn ours_with(
         classes: usize,
         padded: usize,
@@ -360,7 +414,7 @@ impl SoftmaxSpec {
         // overshoot of the max itself (rounds * hi).
         let z_lo = libm::exp(-(rounds as f64) * hi) * 0.99;
         let z_hi = classes as f64 * libm::exp(y_top) * 1.01;
-        let inv = goldschmidt_for(z_lo, z_hi, libm::ldexp(1.0, -12));
+        let inv = inverse_for(z_lo, z_hi, libm::ldexp(1.0, -20), 7);
         Self {
             name: "ours",
             bound,
@@ -376,19 +430,46 @@ impl SoftmaxSpec {
     }
 }
 
-/// The cheapest Goldschmidt set-up for `z` in `[z_lo, z_hi]` with relative
-/// error at most `eps`: `R` in the middle of the range, so
+/// The cheapest plain Goldschmidt set-up for `z` in `[z_lo, z_hi]` with
+/// relative error at most `eps`: `R` in the middle of the range, so
 /// `|t0| <= (z_hi - z_lo) / (z_hi + z_lo)`.
 pub fn goldschmidt_for(z_lo: f64, z_hi: f64, eps: f64) -> InvSpec {
     let r = 0.5 * (z_lo + z_hi);
     let t0 = (z_hi - z_lo) / (z_hi + z_lo);
+    InvSpec::goldschmidt(r, iterations_for(t0, eps))
+}
+
+/// Iterations after the start for `|t0| <= t0_max` and relative error
+/// `t0^(2^(iterations + 1)) <= eps` (at least one).
+fn iterations_for(t0_max: f64, eps: f64) -> usize {
     let mut iterations = 0;
-    let mut err = t0 * t0;
-    while err > eps {
+    let mut err = t0_max * t0_max;
+    while err > eps || iterations == 0 {
         err *= err;
         iterations += 1;
     }
-    InvSpec { r, iterations }
+    iterations
+}
+
+/// The shallowest inverse for `z` in `[z_lo, z_hi]` with relative error at
+/// most `eps`, over Chebyshev starts of degree `2^k`, `k <= max_start_log2`
+/// ([`InvSpec`]); among equal depths the lowest degree (its squarings
+/// amplify the noise of the row sum least).
+pub fn inverse_for(z_lo: f64, z_hi: f64, eps: f64, max_start_log2: usize) -> InvSpec {
+    let mut best = goldschmidt_for(z_lo, z_hi, eps);
+    for k in 1..=max_start_log2 {
+        let mut inv = InvSpec {
+            r: 0.5 * (z_lo + z_hi),
+            half_width: 0.5 * (z_hi - z_lo),
+            start_log2: k,
+            iterations: 0,
+        };
+        inv.iterations = iterations_for(inv.d().abs(), eps);
+        if inv.depth() < best.depth() {
+            best = inv;
+        }
+    }
+    best
 }
 
 /// An even polynomial of degree `degree` close to `|t|` on `[-1, 1]`:
