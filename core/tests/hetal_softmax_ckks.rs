@@ -113,7 +113,7 @@ fn with_bootstraps(params: Params, c: usize, cp: usize, tol: f64) -> f64 {
 
 #[test]
 fn ckks_with_bootstraps_matches_the_model() {
-    with_bootstraps(Params::insecure_train_n12(), 10, 16, 3e-4);
+    with_bootstraps(Params::insecure_train_n12(), 10, 16, 3e-5);
 }
 
 /// The 2^15-slot run (see the module documentation for the command); its bootstraps keep

@@ -357,6 +357,7 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
     let (server, outcome) = std::thread::scope(|scope| {
         let ctx = &ctx;
         let step_bar = step_bar.clone();
+        let server_bars = bars.clone();
         let server = scope.spawn(move || {
             let trainer = crate::enc::encrypted_trainer(crate::enc::ServerOptions::default());
             let mut timing = crate::report::Timing::default();
@@ -384,7 +385,7 @@ pub fn run_encrypted(a: &DemoArgs, log: &mut dyn FnMut(&str)) -> Result<Report, 
                 }
                 ServerEvent::ValidationTime(s) => timing.times.validation += s,
                 ServerEvent::Epoch { .. } => step_at = Instant::now(),
-                ServerEvent::Note(text) => step_bar.println(format!("server: {text}")),
+                ServerEvent::Note(text) => server_bars.suspend(|| eprintln!("server: {text}")),
                 _ => {}
             });
             r.map(|s| (s, timing, setup))

@@ -19,8 +19,9 @@
 //! 5. `e = p(y)^(2^k)` (paper: degree 8 on `[-8, 0]`, `k = 3`; ours:
 //!    degree-15 Chebyshev fit of `exp(y / 16)` on the whole range, `k = 4`).
 //! 6. `z = sum of e` over the `c` real classes.
-//! 7. `1/z` by Goldschmidt (paper: `R = 100`, 16 iterations; ours: `R` and
-//!    the count from the proven range of `z`).
+//! 7. `1/z` by Goldschmidt (paper: `t0 = 1 - z/R`, `R = 100`, 16
+//!    iterations; ours: a Chebyshev start of degree `2^k` for the proven
+//!    range of `z`, [`InvSpec`], then the iterations its error needs).
 //! 8. `p = e / z`, zero on padded classes.
 //!
 //! ```
