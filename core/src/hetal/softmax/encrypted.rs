@@ -240,12 +240,6 @@ impl Softmax {
         x: &E::Value,
         out_mask: Option<&[f64]>,
     ) -> Result<E::Value, SlotError> {
-        {
-            extern crate std;
-            if std::env::var("ZZ").is_ok() {
-                std::eprintln!("softmax start level {}", x.level());
-            }
-        }
         let before = match ev.bootstrap_level() {
             Some(b) => {
                 self.plan(x.level(), b)
