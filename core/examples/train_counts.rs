@@ -13,20 +13,13 @@
 
 use hetal_core::ckks::Params;
 use hetal_core::hetal::shapes::{PAPER_SHAPES, parse_shape};
-use hetal_core::hetal::softmax::{MaxSpec, Softmax, SoftmaxSpec};
+use hetal_core::hetal::softmax::{Softmax, SoftmaxSpec};
 use hetal_core::hetal::train::TrainLayout;
 use hetal_core::hetal::tune::{softmax_candidates, step_counts};
 use hetal_core::linalg::{UnitShape, padded_classes};
 use hetal_core::slots::{SimParams, SlotOps, SlotSim};
 
 const STEPS: usize = 8;
-
-fn abs_degree(sm: &Softmax) -> usize {
-    match &sm.spec().max {
-        MaxSpec::Abs { abs } => abs.degree(),
-        MaxSpec::Sign { .. } => 0,
-    }
-}
 
 fn main() {
     let names: Vec<String> = std::env::args().skip(1).collect();
@@ -83,7 +76,7 @@ fn main() {
                 s.name,
                 unit.s0,
                 unit.s1,
-                abs_degree(sm),
+                sm.spec().max.abs_degree().unwrap_or(0),
                 sm.spec().exp.squarings,
                 sm.depth(),
                 c.key_switches,

@@ -1,6 +1,6 @@
 //! The encrypted softmax on CKKS: decrypted output close to the f64 model on random
 //! logits in [-128, 128] (tolerances a few times the errors measured with these seeds:
-//! 4.5e-7 and 6.1e-6 without bootstrapping, 6.8e-5 through 7 bootstraps at N = 2^12).
+//! 3.6e-7 and 4.2e-6 without bootstrapping, 8.4e-6 through 7 bootstraps at N = 2^12).
 //!
 //! - `insecure_N12_deep` (2048 slots, no bootstrapping: the preset has the levels);
 //! - `insecure_train_N12` (2048 slots, `boot_N16`'s chain: 9 levels after a

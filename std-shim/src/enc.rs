@@ -16,7 +16,7 @@ use hetal_core::boot::{BootParams, Bootstrapper, EncapsulationKeys};
 use hetal_core::ckks::{CkksContext, EvaluationKeys, Params};
 use hetal_core::codec;
 use hetal_core::hetal::protocol::{Checkpoint, Decision, EncMatrix, Layout};
-use hetal_core::hetal::softmax::{MaxSpec, Softmax, SoftmaxSpec};
+use hetal_core::hetal::softmax::{Softmax, SoftmaxSpec};
 use hetal_core::hetal::train::{
     Clock, EncBatch, NagState, StepReport, TrainLayout, Trainer, UpdateConfig,
 };
@@ -89,10 +89,7 @@ pub fn training_softmax(
     .map_err(|e| CliError::msg(format!("simulator: {e}")))?;
     let (sm, c) = tune::softmax_for_training(&sim, layout, batch, bound, TUNE_STEPS)
         .map_err(|e| CliError::msg(format!("softmax for {} classes: {e}", layout.classes)))?;
-    let degree = match &sm.spec().max {
-        MaxSpec::Abs { abs } => abs.degree(),
-        MaxSpec::Sign { .. } => 0,
-    };
+    let degree = sm.spec().max.abs_degree().unwrap_or(0);
     log(&format!(
         "softmax: |t| of degree {degree}, {} exp squarings, depth {}: {:.1} bootstraps per step ({:.1} in the softmax), chosen by simulated steps in {:.1} s",
         sm.spec().exp.squarings,

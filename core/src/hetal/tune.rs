@@ -35,7 +35,7 @@ use alloc::vec::Vec;
 use super::client;
 use super::plain::Features;
 use super::softmax::{Softmax, SoftmaxSpec};
-use super::train::{NoClock, RowSoftmax, TrainError, TrainLayout, Trainer, UpdateConfig};
+use super::train::{EncBatch, NoClock, RowSoftmax, TrainError, TrainLayout, Trainer, UpdateConfig};
 use crate::linalg::padded_classes;
 use crate::slots::{SlotOps, SlotSim};
 
@@ -60,8 +60,19 @@ pub fn step_counts<S: RowSoftmax<SlotSim>>(
     softmax: &S,
     steps: usize,
 ) -> Result<StepCounts, TrainError> {
-    if steps == 0 || layout.cols < 2 {
-        return Err(TrainError::Shape("step_counts needs steps and a feature"));
+    let data = random_batch(sim, layout, batch)?;
+    counts_on(sim, layout, &data, softmax, steps)
+}
+
+/// One batch of `rows` random rows in `[-1, 1]` (bias column included) with
+/// random labels, encrypted on `sim` in `layout`.
+fn random_batch(
+    sim: &SlotSim,
+    layout: &TrainLayout,
+    rows: usize,
+) -> Result<EncBatch<<SlotSim as SlotOps>::Value>, TrainError> {
+    if layout.cols < 2 {
+        return Err(TrainError::Shape("step_counts needs a feature"));
     }
     let dim = layout.cols - 1;
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -71,15 +82,31 @@ pub fn step_counts<S: RowSoftmax<SlotSim>>(
         state ^= state << 17;
         state
     };
-    let x: Vec<f64> = (0..batch * dim)
+    let x: Vec<f64> = (0..rows * dim)
         .map(|_| (next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0)
         .collect();
-    let y: Vec<usize> = (0..batch)
+    let y: Vec<usize> = (0..rows)
         .map(|_| (next() % layout.classes as u64) as usize)
         .collect();
     let f = Features::prepare(&x, dim, &y, layout.classes, 1.0)
         .map_err(|_| TrainError::Shape("step_counts features"))?;
-    let batches = client::encrypt_batches(sim, layout, &f, batch, 0)?;
+    client::encrypt_batches(sim, layout, &f, rows, 0)?
+        .into_iter()
+        .next()
+        .ok_or(TrainError::Shape("step_counts needs rows"))
+}
+
+/// [`step_counts`] on an encrypted batch.
+fn counts_on<S: RowSoftmax<SlotSim>>(
+    sim: &SlotSim,
+    layout: &TrainLayout,
+    data: &EncBatch<<SlotSim as SlotOps>::Value>,
+    softmax: &S,
+    steps: usize,
+) -> Result<StepCounts, TrainError> {
+    if steps == 0 {
+        return Err(TrainError::Shape("step_counts needs steps"));
+    }
     // A small rate keeps random logits far inside the softmax's domain.
     let upd = UpdateConfig {
         lr: 1e-3,
@@ -87,12 +114,12 @@ pub fn step_counts<S: RowSoftmax<SlotSim>>(
         weight_scale: 8.0,
     };
     let trainer = Trainer::new(sim, softmax, *layout, upd, &NoClock)?;
-    let mut st = trainer.init_state(&batches[0].x)?;
-    trainer.step(&mut st, &batches[0])?;
+    let mut st = trainer.init_state(&data.x)?;
+    trainer.step(&mut st, data)?;
     sim.reset_counts();
     let mut policy = 0usize;
     for _ in 0..steps {
-        policy += trainer.step(&mut st, &batches[0])?.policy_bootstraps;
+        policy += trainer.step(&mut st, data)?.policy_bootstraps;
     }
     let o = sim.counts();
     let per = |v: f64| v / steps as f64;
@@ -132,10 +159,11 @@ pub fn softmax_for_training(
     bound: f64,
     steps: usize,
 ) -> Result<(Softmax, StepCounts), TrainError> {
+    let data = random_batch(sim, layout, batch)?;
     let mut best: Option<(Softmax, StepCounts)> = None;
     let mut last_err = TrainError::Shape("no softmax candidate for these classes");
     for sm in softmax_candidates(layout.classes, bound) {
-        let c = match step_counts(sim, layout, batch, &sm, steps) {
+        let c = match counts_on(sim, layout, &data, &sm, steps) {
             Ok(c) => c,
             Err(e) => {
                 last_err = e;

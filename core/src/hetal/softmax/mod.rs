@@ -240,8 +240,7 @@ struct Ranges {
     /// Bounds of the row sum `z`.
     z_lo: f64,
     z_hi: f64,
-    /// `max |S_0|` (what a bootstrap before the inverse gets) and `max |t0|`.
-    s0: f64,
+    /// `max |t0|`.
     t0: f64,
 }
 
@@ -312,8 +311,6 @@ fn ranges(
     let m = (bound + rf * lo.abs().max(hi.abs())) * norm;
     let z_hi = classes as f64 * e[k];
     let inv = &spec.inv;
-    let l = |z: f64| (z - inv.r) / inv.half_width;
-    let s0 = libm::pow(inv.d().abs(), libm::ldexp(1.0, -(inv.start_log2 as i32)));
     let t0 = (0..=GRID)
         .map(|i| inv.t0(z_lo + (z_hi - z_lo) * i as f64 / GRID as f64).abs())
         .fold(0.0, f64::max);
@@ -324,7 +321,6 @@ fn ranges(
         exp_in,
         z_lo,
         z_hi,
-        s0: s0 * l(z_lo).abs().max(l(z_hi).abs()),
         t0: t0 * margin,
         e,
     })
@@ -495,7 +491,11 @@ impl Softmax {
                     held_e(sq - 1)
                 }
                 "sum mask" => held_e(self.spec.exp.squarings),
-                "inverse start" => r.s0,
+                // S_0 is affine in z: largest at an end of its range.
+                "inverse start" => {
+                    let s0 = |z: f64| (self.inv.alpha * z + self.inv.beta).abs();
+                    s0(r.z_lo).max(s0(r.z_hi))
+                }
                 "inverse iteration" | "inverse end" => {
                     // The pair (t, P) with t = t0^(2^k) in [0, T] and
                     // P = (1 - t) / z held: |t + i P| is largest at t = 0 or T.

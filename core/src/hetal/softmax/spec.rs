@@ -192,6 +192,14 @@ pub enum MaxSpec {
 }
 
 impl MaxSpec {
+    /// The degree of the `|t|` polynomial (`None` for the paper's sign form).
+    pub fn abs_degree(&self) -> Option<usize> {
+        match self {
+            Self::Abs { abs } => Some(abs.degree()),
+            Self::Sign { .. } => None,
+        }
+    }
+
     /// Normalisation width of the `Abs` form: `2R` plus room for the
     /// accumulated error of earlier rounds.
     pub fn abs_width(bound: f64) -> f64 {
