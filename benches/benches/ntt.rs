@@ -2,6 +2,7 @@
 //! supports (`{backend}-50`, `{backend}-62`) and our peer tfhe-ntt (`tfhe-ntt-50`,
 //! `tfhe-ntt-62`) on the same primes: the largest NTT-friendly prime below 2^50 / 2^62.
 //! `cargo run -p hetal-benches --bin ntt-table` prints the ratios from the same run.
+//! Also `modmul/{backend}/65536` and `key_limb/{backend}/65536` (see each function).
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -112,5 +113,33 @@ fn modmul(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ntt, modmul);
+/// `key_limb/{backend}/65536`: one seeded switching-key limb expanded (ChaCha12 keystream
+/// and rejection sampling below a 61-bit prime), the work a seeded key repeats at every
+/// key switch.
+fn key_limb(c: &mut Criterion) {
+    use hetal_core::math::seed::{expand_key_limb, key_limb_stream};
+    let n = 65536;
+    let q = ntt_primes(61, n, 1, &[]).expect("prime")[0];
+    let q = hetal_core::math::Modulus::new(q).expect("prime");
+    let mut g = c.benchmark_group("key_limb");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for b in Backend::ALL {
+        let Some(k) = Kernels::new(b) else {
+            eprintln!(
+                "skipped key_limb/{}/{n}: {}",
+                b.name(),
+                b.unsupported_reason().unwrap_or("")
+            );
+            continue;
+        };
+        let mut out = vec![0u64; n];
+        g.bench_function(BenchmarkId::new(b.name(), n), |bch| {
+            bch.iter(|| expand_key_limb(&k, &[7; 32], key_limb_stream(1, 2), &q, &mut out))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, ntt, modmul, key_limb);
 criterion_main!(benches);
