@@ -74,7 +74,23 @@ fn circuit<E: SlotCrypt>(ev: &E) -> Result<Vec<E::Value>, SlotError> {
     let g = ev.add_matched(&e, &f)?;
     let h = ev.rotate_and_sum(&g, 8, 1)?;
     let i = ev.add_const(&ev.neg(&h)?, Complex::new(0.5, 0.125))?;
-    Ok(vec![ab, c, e, f, g, i])
+    // In-place accumulations: the accumulator above, then below its operand.
+    let mut j = a.clone();
+    ev.add_assign(&mut j, &b)?;
+    ev.sub_assign(&mut j, &ev.rotate(&a, 1)?)?;
+    let m = ev.encode(&inputs(n, 6), j.level(), ev.modulus(j.level()) as f64)?;
+    let mut k = ev.mul_plain(&j, &m)?;
+    ev.mul_plain_add_assign(&mut k, &j, &m)?;
+    ev.mul_plain_add_assign(&mut k, &a, &m)?;
+    let k = ev.rescale_owned(k)?;
+    // A lazily switched sum of rotations (one level and scale), and one that is not.
+    let k2 = ev.rotate(&k, 2)?;
+    let l = ev.sum_rotations(&[(&k, 0), (&k2, 1), (&k, -1), (&k, 5)])?;
+    let l2 = ev.sum_rotations(&[(&k, 4), (&j, 2)])?;
+    let jobs = ev.run_jobs(3, &|t| ev.rotate(&l, [1, 2, 4][t]))?;
+    let mut out = vec![ab, c, e, f, g, i, j, k, l, l2];
+    out.extend(jobs);
+    Ok(out)
 }
 
 fn max_err(x: &[Complex], y: &[Complex]) -> f64 {
@@ -182,4 +198,39 @@ fn set_scale_reaches_the_target_scale() {
     assert!((b.scale() / target - 1.0).abs() < 1e-9);
     let out = ev.decrypt_real(&b).unwrap();
     assert!((out[0] - 0.5).abs() < 1e-6 && (out[1] + 0.25).abs() < 1e-6);
+}
+
+/// The lazily switched sum of rotations (one ModDown) against rotating and adding.
+#[test]
+fn sum_of_rotations_matches_separate_rotations() {
+    let rotations = [1, 3, -7, 64];
+    let s = setup(Params::insecure_n12(), &rotations);
+    let ev = CkksEngine::new(&s.ctx, &s.keys).with_secret_key(&s.sk, [5; 32]);
+    let n = ev.slot_count();
+    let (top, scale) = (ev.max_level(), ev.default_scale());
+    let xs: Vec<_> = (0..4)
+        .map(|t| {
+            ev.encrypt_values(&inputs(n, 10 + t), top - 1, scale)
+                .unwrap()
+        })
+        .collect();
+    let offsets = [0isize, 1, 3, -7, 64];
+    let terms: Vec<_> = offsets
+        .iter()
+        .enumerate()
+        .map(|(t, &o)| (&xs[t % xs.len()], o))
+        .collect();
+    let lazy = ev.sum_rotations(&terms).unwrap();
+    let mut want = vec![Complex::new(0.0, 0.0); n];
+    for (x, o) in &terms {
+        let v = ev.decrypt(x).unwrap();
+        for (i, w) in want.iter_mut().enumerate() {
+            *w += v[(i as isize + o).rem_euclid(n as isize) as usize];
+        }
+    }
+    let got = ev.decrypt(&lazy).unwrap();
+    let bits = -(max_err(&got, &want) / 5.0).log2();
+    assert!(bits > 24.0, "lazy sum of rotations: {bits:.1} bits");
+    assert_eq!((lazy.level(), lazy.scale()), (top - 1, scale));
+    assert_eq!(ev.counts().rotate, 4);
 }

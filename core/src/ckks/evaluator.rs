@@ -218,6 +218,38 @@ impl<'a> Evaluator<'a> {
         self.combine(a, b, |x, y, m| k.sub_assign(x, y, m.value()))
     }
 
+    /// `acc += b` in place, at the lower level (`acc` drops limbs if it is higher): no
+    /// new ciphertext, for accumulation loops.
+    pub fn add_assign(&self, acc: &mut Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
+        self.counts.bump(Op::Add);
+        let k = self.ctx.ring().kernels();
+        self.combine_assign(acc, b, |x, y, m| k.add_assign(x, y, m.value()))
+    }
+
+    /// `acc -= b` in place (see [`Self::add_assign`]).
+    pub fn sub_assign(&self, acc: &mut Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
+        self.counts.bump(Op::Add);
+        let k = self.ctx.ring().kernels();
+        self.combine_assign(acc, b, |x, y, m| k.sub_assign(x, y, m.value()))
+    }
+
+    fn combine_assign(
+        &self,
+        acc: &mut Ciphertext,
+        b: &Ciphertext,
+        f: impl Fn(&mut [u64], &[u64], &crate::math::Modulus),
+    ) -> Result<(), CkksError> {
+        if acc.slots != b.slots {
+            return Err(CkksError::SlotMismatch(acc.slots, b.slots));
+        }
+        Self::check_add_scales(acc, b.level(), b.scale)?;
+        let drop = acc.level().saturating_sub(b.level());
+        acc.c0.drop_q_limbs(drop)?;
+        acc.c1.drop_q_limbs(drop)?;
+        self.zip_prefix(&mut acc.c0, &b.c0, &f)?;
+        self.zip_prefix(&mut acc.c1, &b.c1, &f)
+    }
+
     /// `a (op) b` limb-wise at the lower level, copying only `a`'s kept limbs.
     fn combine(
         &self,
@@ -671,6 +703,54 @@ impl<'a> Evaluator<'a> {
     pub fn conjugate(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
         self.counts.bump(Op::Conjugate);
         self.automorphism(a, galois_element_for_conjugation(self.ctx.params().n()))
+    }
+
+    /// `sum_i rot(a_i, steps_i)` for different ciphertexts at one level and scale, with
+    /// one ModDown for the whole sum instead of one per rotation: each key switch stays
+    /// over `Q * P` and the sum is divided by `P` once (also one rounding error instead
+    /// of one per term). A step of 0 adds `a_i` itself.
+    pub fn sum_rotations(&self, terms: &[(&Ciphertext, isize)]) -> Result<Ciphertext, CkksError> {
+        let ((first, _), _) = terms.split_first().ok_or(CkksError::LevelExhausted)?;
+        let (ring, sw) = (self.ctx.ring(), self.ctx.switcher());
+        let mut acc: Option<(RnsPoly, RnsPoly)> = None;
+        for &(a, s) in terms {
+            if a.slots != first.slots {
+                return Err(CkksError::SlotMismatch(first.slots, a.slots));
+            }
+            if a.level() != first.level() {
+                return Err(CkksError::BadLevel {
+                    current: a.level(),
+                    requested: first.level(),
+                });
+            }
+            Self::check_add_scales(first, a.level(), a.scale)?;
+            let g = self.ctx.rotation_element(s);
+            let (t0, t1) = if g == 1 {
+                (sw.lift_by_p(ring, &a.c0)?, sw.lift_by_p(ring, &a.c1)?)
+            } else {
+                let key = self.rotation_key(g, false)?;
+                let c1 = a.c1.automorphism(ring, g)?;
+                let (mut k0, k1) = sw
+                    .switch_lazy(ring, &c1, key)
+                    .map_err(CkksError::with_key(KeyId::Galois(g)))?;
+                sw.add_lifted(ring, &mut k0, &a.c0.automorphism(ring, g)?)?;
+                (k0, k1)
+            };
+            match &mut acc {
+                None => acc = Some((t0, t1)),
+                Some((a0, a1)) => {
+                    a0.add_assign(ring, &t0)?;
+                    a1.add_assign(ring, &t1)?;
+                }
+            }
+        }
+        let (a0, a1) = acc.ok_or(CkksError::LevelExhausted)?;
+        Ok(Ciphertext {
+            c0: sw.mod_down(ring, a0)?,
+            c1: sw.mod_down(ring, a1)?,
+            scale: first.scale,
+            slots: first.slots,
+        })
     }
 
     /// Several rotations of one ciphertext sharing one decomposition (hoisting).

@@ -6,6 +6,11 @@ use super::ops::Mask;
 use super::{BlockLayout, EncMatrix, LinalgError, MatrixOps, Tiling};
 use crate::slots::{Complex, Leveled, SlotOps};
 
+/// Shifts of `B` rotated together in [`MatrixOps::diag_abt`]: one decomposition of each
+/// block serves this many rotations, and this many shifted copies of `B` are alive at
+/// once (at `c' = 16`, 8 shifts: two groups).
+const ABT_SHIFT_GROUP: usize = 4;
+
 /// The layout of [`MatrixOps::diag_abt`]'s `a x c` output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AbtOutput {
@@ -23,7 +28,8 @@ impl<E: SlotOps> MatrixOps<'_, E> {
     /// `a x c` product in `out`'s layout, with `A`'s row blocks.
     ///
     /// For each pair `(k, k + c'/2)`, `k < c'/2`: `U_k` = the complexified `B`
-    /// (`B + i·(B rows shifted up by c'/2)`) shifted up by `k` rows; per row
+    /// (`B + i·(B rows shifted up by c'/2)`) shifted up by `k` rows (hoisted: each
+    /// block's shifts of a group of pairs share one decomposition); per row
     /// block `sum_j A_j ⊙ U_k,j` (one relinearization for the sum), a left row
     /// sum into column 0, a mask keeping column 0, a broadcast back along the
     /// row, and the complex selection mask of the pair; the masked terms of
@@ -97,34 +103,42 @@ impl<E: SlotOps> MatrixOps<'_, E> {
         let b_blocks = if b_low.is_empty() { b.blocks() } else { &b_low };
 
         // Complexified B: row i holds B[i] + i·B[i + c'/2] (one rotation per block).
-        let bt: Vec<E::Value> = b_blocks
-            .iter()
-            .map(|bj| {
-                let up = ev.rotate(bj, h as isize * s1)?;
-                ev.add(bj, &ev.mul_const(&up, Complex::I)?)
-            })
-            .collect::<Result<_, _>>()?;
+        let bt: Vec<E::Value> = ev.run_jobs(b_blocks.len(), &|j| {
+            let bj = &b_blocks[j];
+            let up = ev.rotate(bj, h as isize * s1)?;
+            ev.add(bj, &ev.mul_const(&up, Complex::I)?)
+        })?;
         drop(b_low);
 
+        // U_k (B shifted up by k rows) for a group of k at a time: each block's shifts
+        // share one decomposition (hoisted rotations), and only one group's copies of
+        // B are alive at once. The k of a group are then independent jobs.
         let mut acc: Vec<Option<E::Value>> = (0..nr).map(|_| None).collect();
-        for k in 0..h {
-            // U_k: shifted up by k rows. Computed per k (not hoisted over k) so
-            // only one shifted copy of B is alive at a time.
-            let u: Vec<E::Value> = bt
-                .iter()
-                .map(|x| ev.rotate(x, k as isize * s1))
-                .collect::<Result<_, _>>()?;
-            for (r, slot) in acc.iter_mut().enumerate() {
-                let pairs: Vec<(&E::Value, &E::Value)> =
-                    (0..nb).map(|j| (a_block(r, j), &u[j])).collect();
-                let prod = ev.rescale_owned(ev.sum_products(&pairs)?)?;
-                let sums = self.row_sums(&prod, unit.s1)?;
-                let first = self.masked(&sums, Mask::FirstColumn)?;
-                let spread = self.row_broadcast(&first, width)?;
-                let term = self.masked_raw(&spread, Mask::AbtSelect { k, period, width })?;
-                match slot {
-                    None => *slot = Some(term),
-                    Some(s) => ev.add_assign(s, &term)?,
+        for k0 in (0..h).step_by(ABT_SHIFT_GROUP) {
+            let ks: Vec<usize> = (k0..h.min(k0 + ABT_SHIFT_GROUP)).collect();
+            let offsets: Vec<isize> = ks.iter().map(|&k| k as isize * s1).collect();
+            let u: Vec<Vec<E::Value>> =
+                ev.run_jobs(nb, &|j| ev.rotate_hoisted(&bt[j], &offsets))?;
+            let term = |i: usize| -> Result<Vec<E::Value>, LinalgError> {
+                let k = ks[i];
+                (0..nr)
+                    .map(|r| {
+                        let pairs: Vec<(&E::Value, &E::Value)> =
+                            (0..nb).map(|j| (a_block(r, j), &u[j][i])).collect();
+                        let prod = ev.rescale_owned(ev.sum_products(&pairs)?)?;
+                        let sums = self.row_sums(&prod, unit.s1)?;
+                        let first = self.masked(&sums, Mask::FirstColumn)?;
+                        let spread = self.row_broadcast(&first, width)?;
+                        Ok(self.masked_raw(&spread, Mask::AbtSelect { k, period, width })?)
+                    })
+                    .collect()
+            };
+            for terms in ev.run_jobs(ks.len(), &term)? {
+                for (slot, t) in acc.iter_mut().zip(terms) {
+                    match slot {
+                        None => *slot = Some(t),
+                        Some(s) => ev.add_assign(s, &t)?,
+                    }
                 }
             }
         }

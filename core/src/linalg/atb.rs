@@ -167,8 +167,10 @@ impl<E: SlotOps> MatrixOps<'_, E> {
             AtbVariant::ShiftRhs => shift_level + 1,
             _ => shift_level,
         };
-        let mut out = Vec::with_capacity(nb);
-        for j in 0..nb {
+        // The column blocks are independent: one job each (a block's key switches at
+        // the low levels the gradient runs at have too few limbs to keep every thread
+        // busy on their own).
+        let column = |j: usize| -> Result<E::Value, LinalgError> {
             let bj: Vec<E::Value> = (0..nr)
                 .map(|r| {
                     let br = b.block(r, j);
@@ -226,11 +228,11 @@ impl<E: SlotOps> MatrixOps<'_, E> {
             }
             if folded {
                 acc = Some(self.fold_select(&products, period)?);
-                products.clear();
             }
             let zsum = ev.rescale_owned(acc.ok_or(LinalgError::Shape("no pairs"))?)?;
-            out.push(self.real_part_x2(&zsum)?);
-        }
+            Ok(self.real_part_x2(&zsum)?)
+        };
+        let out = ev.run_jobs(nb, &column)?;
         let layout = BlockLayout::new(a.cols(), b.cols(), unit, Tiling::Vertical { period })?;
         EncMatrix::from_blocks(layout, out)
     }
@@ -240,30 +242,27 @@ impl<E: SlotOps> MatrixOps<'_, E> {
     fn fold_select(&self, products: &[E::Value], period: usize) -> Result<E::Value, SlotError> {
         let ev = self.ev;
         let s1 = self.unit.s1 as isize;
-        let mut total: Option<E::Value> = None;
+        let mut groups = Vec::with_capacity(period);
         for u in 0..period {
             let mut g: Option<E::Value> = None;
             for (k, t) in products.iter().enumerate() {
-                let term = self.masked_raw(
-                    t,
-                    Mask::AtbSelect {
-                        k: (k + u) % period,
-                        period,
-                    },
-                )?;
+                let m = Mask::AtbSelect {
+                    k: (k + u) % period,
+                    period,
+                };
                 match &mut g {
-                    None => g = Some(term),
-                    Some(s) => ev.add_assign(s, &term)?,
+                    None => g = Some(self.masked_raw(t, m)?),
+                    Some(s) => self.masked_add_raw(s, t, m)?,
                 }
             }
-            let g = g.ok_or(SlotError::EmptyInput)?;
-            let moved = ev.rotate(&g, u as isize * s1)?;
-            match &mut total {
-                None => total = Some(moved),
-                Some(s) => ev.add_assign(s, &moved)?,
-            }
+            groups.push(g.ok_or(SlotError::EmptyInput)?);
         }
-        let total = total.ok_or(SlotError::EmptyInput)?;
+        let terms: Vec<(&E::Value, isize)> = groups
+            .iter()
+            .enumerate()
+            .map(|(u, g)| (g, u as isize * s1))
+            .collect();
+        let total = ev.sum_rotations(&terms)?;
         // F: fold rows c' apart over the whole block.
         ev.rotate_and_sum(&total, self.unit.s0 / period, period as isize * s1)
     }

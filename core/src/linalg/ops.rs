@@ -170,6 +170,17 @@ impl<'e, E: SlotOps> MatrixOps<'e, E> {
         self.ev.mul_plain(v, &p)
     }
 
+    /// `acc += v * mask` without the rescale (in place where the engine can).
+    pub(crate) fn masked_add_raw(
+        &self,
+        acc: &mut E::Value,
+        v: &E::Value,
+        m: Mask,
+    ) -> Result<(), SlotError> {
+        let p = self.mask(m, v.level())?;
+        self.ev.mul_plain_add_assign(acc, v, &p)
+    }
+
     /// `v * mask`, rescaled (one level, scale kept).
     pub(crate) fn masked(&self, v: &E::Value, m: Mask) -> Result<E::Value, SlotError> {
         self.ev.rescale_owned(self.masked_raw(v, m)?)

@@ -255,6 +255,37 @@ fn engine_err(op: &'static str) -> impl Fn(CkksError) -> SlotError {
     }
 }
 
+impl CkksEngine<'_> {
+    /// `acc (+|-)= b` in place, counted as the out-of-place operation.
+    fn combine_assign(
+        &self,
+        acc: &mut Ciphertext,
+        b: &Ciphertext,
+        sub: bool,
+    ) -> Result<(), SlotError> {
+        self.check_slots(acc.slots)?;
+        self.check_slots(b.slots)?;
+        check_scales(acc.level(), acc.scale, b.level(), b.scale)?;
+        // As `add` would: the higher operand is dropped (counted once; `lowered`
+        // counts `b`'s drop itself).
+        let acc_dropped = acc.level() > b.level();
+        let y = self.lowered(b, acc.level())?;
+        if sub {
+            self.ev.sub_assign(acc, &y).map_err(engine_err("sub"))?;
+        } else {
+            self.ev.add_assign(acc, &y).map_err(engine_err("add"))?;
+        }
+        self.count(|c| {
+            if acc_dropped {
+                c.level_drop += 1;
+            }
+            c.add += 1;
+        });
+        self.counts.lock().record_level(acc.level());
+        Ok(())
+    }
+}
+
 fn check_scales(la: usize, sa: f64, lb: usize, sb: f64) -> Result<(), SlotError> {
     if super::scales_match(sa, sb) {
         Ok(())
@@ -356,6 +387,52 @@ impl SlotOps for CkksEngine<'_> {
             .map_err(engine_err("sub"))?;
         self.count(|c| c.add += 1);
         Ok(self.emit(out))
+    }
+
+    /// In place (no new ciphertext); counted as [`SlotOps::add`].
+    fn add_assign(&self, acc: &mut Ciphertext, b: &Ciphertext) -> Result<(), SlotError> {
+        self.combine_assign(acc, b, false)
+    }
+
+    /// In place (no new ciphertext); counted as [`SlotOps::sub`].
+    fn sub_assign(&self, acc: &mut Ciphertext, b: &Ciphertext) -> Result<(), SlotError> {
+        self.combine_assign(acc, b, true)
+    }
+
+    /// In place when `p` reaches `acc`'s level and `a` is not below it (the
+    /// accumulations of masked terms); otherwise as the default.
+    fn mul_plain_add_assign(
+        &self,
+        acc: &mut Ciphertext,
+        a: &Ciphertext,
+        p: &Plaintext,
+    ) -> Result<(), SlotError> {
+        let simple = acc.level() == a.level().min(p.level())
+            && p.poly.form() == crate::ring::Form::Ntt
+            && a.c0.form() == crate::ring::Form::Ntt;
+        if !simple {
+            let t = self.mul_plain(a, p)?;
+            return self.add_assign(acc, &t);
+        }
+        self.check_slots(a.slots)?;
+        self.check_slots(p.slots)?;
+        require_level(acc.level(), "mul_plain")?;
+        check_scales(acc.level(), acc.scale, a.level(), a.scale * p.scale)?;
+        // Counted as mul_plain then add would be: the operand dropped to the
+        // product's level, the plaintext to it too.
+        if a.level() > acc.level() {
+            self.count(|c| c.level_drop += 1);
+        }
+        self.count_plain_drop(p, acc.level());
+        self.ev
+            .mul_plain_acc(acc, a, p)
+            .map_err(engine_err("mul_plain"))?;
+        self.count(|c| {
+            c.mul_plain += 1;
+            c.add += 1;
+        });
+        self.counts.lock().record_level(acc.level());
+        Ok(())
     }
 
     fn neg(&self, a: &Ciphertext) -> Result<Ciphertext, SlotError> {
@@ -581,6 +658,47 @@ impl SlotOps for CkksEngine<'_> {
         Ok(self.emit(out))
     }
 
+    /// One ModDown for the whole sum when the terms share a level and scale (otherwise
+    /// as the default).
+    fn sum_rotations(&self, terms: &[(&Ciphertext, isize)]) -> Result<Ciphertext, SlotError> {
+        let ((first, _), _) = terms.split_first().ok_or(SlotError::EmptyInput)?;
+        let uniform = terms
+            .iter()
+            .all(|(a, _)| a.level() == first.level() && a.scale == first.scale);
+        if !uniform || terms.len() < 2 {
+            let ((a0, o0), rest) = terms.split_first().ok_or(SlotError::EmptyInput)?;
+            let mut acc = self.rotate(a0, *o0)?;
+            for (a, o) in rest {
+                let r = self.rotate(a, *o)?;
+                self.add_assign(&mut acc, &r)?;
+            }
+            return Ok(acc);
+        }
+        let mut steps = Vec::with_capacity(terms.len());
+        for &(a, o) in terms {
+            self.check_slots(a.slots)?;
+            steps.push(match normalize_offset(o, self.slots) {
+                0 => 0,
+                k => self.require_rotation(k)?,
+            });
+        }
+        let pairs: Vec<(&Ciphertext, isize)> = terms
+            .iter()
+            .zip(&steps)
+            .map(|(&(a, _), &s)| (a, s))
+            .collect();
+        let out = self
+            .ev
+            .sum_rotations(&pairs)
+            .map_err(engine_err("sum_rotations"))?;
+        let rotations = steps.iter().filter(|&&s| s != 0).count() as u64;
+        self.count(|c| {
+            c.rotate += rotations;
+            c.add += terms.len() as u64 - 1;
+        });
+        Ok(self.emit(out))
+    }
+
     fn rotate_hoisted(
         &self,
         a: &Ciphertext,
@@ -666,6 +784,26 @@ impl SlotOps for CkksEngine<'_> {
             c.add += 2;
         });
         Ok((self.emit(re), self.emit(im)))
+    }
+
+    /// Runs the jobs on the ring's executor (each job's own operations split their limbs
+    /// over the same executor).
+    fn run_jobs<T: Send, Er: Send>(
+        &self,
+        jobs: usize,
+        f: &(dyn Fn(usize) -> Result<T, Er> + Sync),
+    ) -> Result<Vec<T>, Er> {
+        let exec = self.ctx.ring().executor();
+        if jobs < 2 || exec.parallelism() < 2 {
+            return (0..jobs).map(f).collect();
+        }
+        let out: Vec<Mutex<Option<Result<T, Er>>>> = (0..jobs).map(|_| Mutex::new(None)).collect();
+        exec.run(jobs, &|i| *out[i].lock() = Some(f(i)));
+        // (An executor runs every job; were one skipped, it is computed here.)
+        out.into_iter()
+            .enumerate()
+            .map(|(i, m)| m.into_inner().unwrap_or_else(|| f(i)))
+            .collect()
     }
 
     fn counts(&self) -> OpCounts {

@@ -115,11 +115,11 @@ pub trait Leveled {
 /// returns a typed [`SlotError`] instead of a wrong result. The module
 /// documentation states the level, scale, key and counting rules and has a
 /// runnable example.
-pub trait SlotOps {
+pub trait SlotOps: Sync {
     /// An encrypted (or, in the simulator, wrapped) vector of slots.
-    type Value: Clone + Leveled;
+    type Value: Clone + Leveled + Send + Sync;
     /// An encoded, unencrypted vector of slots.
-    type Plain: Clone + Leveled;
+    type Plain: Clone + Leveled + Send + Sync;
 
     // ---- parameters ----
 
@@ -212,6 +212,19 @@ pub trait SlotOps {
         self.relinearize(&acc)
     }
 
+    /// `acc += a * p` ([`Self::mul_plain`] then [`Self::add_assign`], counted as
+    /// both): `acc` must have the product's scale. Engines may do it in place (a
+    /// masked sum without a temporary per term).
+    fn mul_plain_add_assign(
+        &self,
+        acc: &mut Self::Value,
+        a: &Self::Value,
+        p: &Self::Plain,
+    ) -> Result<(), SlotError> {
+        let t = self.mul_plain(a, p)?;
+        self.add_assign(acc, &t)
+    }
+
     /// `a * p` slot-wise; scale `a.scale * p.scale`, rescale next. Encode `p`
     /// at the scale `q_level` to get `a`'s scale back after the rescale.
     fn mul_plain(&self, a: &Self::Value, p: &Self::Plain) -> Result<Self::Value, SlotError>;
@@ -280,6 +293,19 @@ pub trait SlotOps {
         offsets: &[isize],
     ) -> Result<Vec<Self::Value>, SlotError>;
 
+    /// `sum_i rotate(a_i, offset_i)` for values at one level and scale (an offset of 0
+    /// adds the value itself). Counted as the rotations and additions it replaces; CKKS
+    /// divides the whole sum by the special modulus once instead of once per rotation.
+    fn sum_rotations(&self, terms: &[(&Self::Value, isize)]) -> Result<Self::Value, SlotError> {
+        let ((a0, o0), rest) = terms.split_first().ok_or(SlotError::EmptyInput)?;
+        let mut acc = self.rotate(a0, *o0)?;
+        for (a, o) in rest {
+            let r = self.rotate(a, *o)?;
+            self.add_assign(&mut acc, &r)?;
+        }
+        Ok(acc)
+    }
+
     /// Complex conjugate of every slot.
     fn conjugate(&self, a: &Self::Value) -> Result<Self::Value, SlotError>;
 
@@ -302,6 +328,21 @@ pub trait SlotOps {
         a: &Self::Value,
         b: &Self::Value,
     ) -> Result<(Self::Value, Self::Value), SlotError>;
+
+    // ---- parallelism ----
+
+    /// `f(i)` for every `i < jobs`, results in order (the first error wins). An engine
+    /// with threads may run the jobs in parallel, so they must not depend on each other;
+    /// results are the same either way. For independent pieces of a circuit (the column
+    /// blocks of a matrix product) whose operations are each too small to keep every
+    /// thread busy. The default runs them in order.
+    fn run_jobs<T: Send, Er: Send>(
+        &self,
+        jobs: usize,
+        f: &(dyn Fn(usize) -> Result<T, Er> + Sync),
+    ) -> Result<Vec<T>, Er> {
+        (0..jobs).map(f).collect()
+    }
 
     // ---- counters ----
 
