@@ -160,6 +160,18 @@ fn check_shape(
         "atb folded {a}x{b}x{c} {variant:?}: relative error 2^{err:.1}"
     );
 
+    // The factored variant (masks on Y's side; the ShiftLhs keys): same product.
+    if variant == AtbVariant::ShiftLhs {
+        let g = ops.diag_atb_factored(&ey, &ea).unwrap();
+        let got = decrypt_matrix(&ev, &g).unwrap();
+        let err = rel_err_log2(&got, &atb_plain(&ym, &am, a, b, c));
+        println!("atb factored {a}x{b}x{c}: rel err 2^{err:.1}");
+        assert!(
+            err < -15.0,
+            "atb factored {a}x{b}x{c}: relative error 2^{err:.1}"
+        );
+    }
+
     let sy = encrypt_matrix(&sim, &ym, lay_y, top - 2, scale).unwrap();
     sim.reset_counts();
     let sg = sops.diag_atb(&sy, &sa, variant).unwrap();

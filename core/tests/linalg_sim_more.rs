@@ -203,3 +203,61 @@ fn atb_folded_exact_with_fewer_rotations() {
         }
     }
 }
+
+/// The factored DiagATB (masks on `A`'s side): the same exact product as the
+/// others, its closed-form counts, the folded `ShiftLhs` keys (a subset of them),
+/// one relinearization per column block, fewer key switches than the folded one at
+/// the paper's shapes.
+#[test]
+fn atb_factored_exact_with_one_relinearization_per_block() {
+    let base = sim(1 << 15);
+    let top = base.max_level();
+    let run = |s: &SlotSim, unit: UnitShape, (a, b, c): (usize, usize, usize)| {
+        let am = int_matrix(a, c, 5 + a as u64);
+        let bm = int_matrix(a, b, 6 + b as u64);
+        let scale = s.default_scale();
+        let layout = BlockLayout::horizontal(a, c, unit).unwrap();
+        let ea = encrypt_matrix(s, &am, layout, top, scale).unwrap();
+        let eb =
+            encrypt_matrix(s, &bm, BlockLayout::plain(a, b, unit).unwrap(), top, scale).unwrap();
+        let ops = MatrixOps::new(s, unit).unwrap();
+        s.reset_counts();
+        let out = ops.diag_atb_factored(&ea, &eb).unwrap();
+        let what = format!("factored {a}x{b}x{c}");
+        assert_slots_exact(s, &out, &atb_plain(&am, &bm, a, b, c), &what);
+        assert_eq!(out.level(), top - 4, "{what}: level");
+        s.counts()
+    };
+    for &(a, b, c) in &SHAPES {
+        let unit = bench_unit(a);
+        let plan = RotationPlan::atb_folded(unit, c, AtbVariant::ShiftLhs);
+        let s = SlotSim::new(base.params().clone())
+            .unwrap()
+            .with_rotation_keys(plan.steps());
+        let n = run(&s, unit, (a, b, c));
+        let used = s.used_rotations();
+        assert!(
+            used.iter().all(|o| plan.offsets().contains(o)),
+            "factored {a}x{b}x{c}: keys outside the folded plan"
+        );
+        let ours = cost::atb_factored(a, b, c, unit);
+        assert_eq!(
+            (n.mul, n.relin, n.mul_plain, n.rotations(), n.conjugate),
+            (ours.mul, ours.relin, ours.mul_plain, ours.rot, ours.conj),
+            "factored {a}x{b}x{c} counts"
+        );
+        let folded = cost::atb_folded(a, b, c, unit, AtbVariant::ShiftLhs);
+        // Fewer key switches where there are many column blocks to share `Y_u`.
+        if b == 769 {
+            assert!(
+                ours.rot + ours.relin < folded.rot + folded.relin,
+                "factored {a}x{b}x{c}: {ours:?} vs folded {folded:?}"
+            );
+        }
+    }
+    let s = sim(1 << 10);
+    let unit = UnitShape::new(32, 32).unwrap();
+    for shape in [(70, 45, 3), (33, 100, 7), (5, 31, 2)] {
+        run(&s, unit, shape);
+    }
+}

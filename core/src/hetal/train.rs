@@ -429,6 +429,28 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         cost::atb_folded(l.unit.s0, l.cols, l.classes, l.unit, v).depth_lhs as usize + 1
     }
 
+    /// Whether `diag_atb_factored` computes the gradient: it takes fewer key switches
+    /// (closed-form counts; so at the wide layouts, where its per-step setup is shared by
+    /// many column blocks) and leaves the gradient high enough that the update needs
+    /// no refresh the folded product would not (its output can be a level below
+    /// `ShiftRhs`'s).
+    fn factored_atb(&self, level_d: usize, level_x: usize) -> bool {
+        let l = &self.layout;
+        let (a, b, c, unit) = (l.unit.s0, l.cols, l.classes, l.unit);
+        let variant = AtbVariant::Auto.resolve(level_d, level_x);
+        let folded = cost::atb_folded(a, b, c, unit, variant);
+        let factored = cost::atb_factored(a, b, c, unit);
+        let cheaper = factored.rot + factored.relin < folded.rot + folded.relin;
+        let (ld, lx) = (level_d as isize, level_x as isize);
+        let out_folded = match variant {
+            AtbVariant::ShiftRhs => (ld - 1).min(lx - 1) - 2,
+            _ => (ld - 2).min(lx) - 2,
+        };
+        let out_factored = (ld - 3).min(lx) - 1;
+        let enough = out_folded.min(self.abt_depth() as isize + 2);
+        cheaper && out_factored >= enough
+    }
+
     /// The all-zero initial state (HETAL starts from `W = 0`): zero times a
     /// block of `x` (an integer constant: no level), so no upload is needed.
     pub fn init_state(&self, x: &EncMatrix<E::Value>) -> Result<NagState<E::Value>, TrainError> {
@@ -493,7 +515,11 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
             rep.times.bootstrap += self.clock.seconds() - tb;
         }
         let d = EncMatrix::from_blocks(*batch.y.layout(), d)?;
-        let mut g = self.ops.diag_atb_folded(&d, &batch.x, AtbVariant::Auto)?;
+        let mut g = if self.factored_atb(d.level(), batch.x.level()) {
+            self.ops.diag_atb_factored(&d, &batch.x)?
+        } else {
+            self.ops.diag_atb_folded(&d, &batch.x, AtbVariant::Auto)?
+        };
         rep.times.atb = self.clock.seconds() - t - rep.times.bootstrap;
 
         // Keep U usable for the next diag_abt (and one level for forming W).

@@ -92,6 +92,78 @@ impl<E: SlotOps> MatrixOps<'_, E> {
         self.atb(a, b, variant, true)
     }
 
+    /// [`Self::diag_atb_folded`] (`ShiftLhs`) with the selection masks moved onto `A`'s
+    /// side, where they do not depend on `B`'s column block: with `Z_k` the shifts of
+    /// the complexified `A` and `M_k` the pair masks,
+    /// `sum_k M_{k+u} ⊙ (Z_k ⊙ B_j) = Y_u ⊙ B_j` with `Y_u = sum_k M_{k+u} ⊙ Z_k`, and
+    /// `rot(Y_u ⊙ B_j, u·s1) = rot(Y_u, u·s1) ⊙ rot(B_j, u·s1)`. So the `c'` values
+    /// `rot(Y_u, u·s1)` are formed once, and each column block costs `c' - 1` hoisted
+    /// rotations of its `B_j`, `c'` products summed under **one** relinearization
+    /// (instead of `c'/2`), the fold `F` and a conjugation; no masks per block.
+    ///
+    /// Levels: `A` spends 4 (as `ShiftLhs`), `B` 1; the output is at
+    /// `min(level(A) - 3, level(B)) - 1`. Same result and layout as
+    /// [`Self::diag_atb`]; counts in [`super::cost::atb_factored`], keys those of
+    /// [`super::RotationPlan::atb_folded`] for `ShiftLhs`.
+    pub fn diag_atb_factored(
+        &self,
+        a: &EncMatrix<E::Value>,
+        b: &EncMatrix<E::Value>,
+    ) -> Result<EncMatrix<E::Value>, LinalgError> {
+        let period = self.atb_check(a, b)?;
+        let (unit, ev) = (self.unit, self.ev);
+        let (nr, nb) = (b.layout().row_blocks(), b.layout().col_blocks());
+        let s1 = unit.s1 as isize;
+        let shifted = self.atb_shifts(a, period, AtbVariant::ShiftLhs)?;
+        // rot(Y_u, u·s1) per row block r: y[r][u].
+        let y: Vec<Vec<E::Value>> = (0..nr)
+            .map(|r| {
+                (0..period)
+                    .map(|u| {
+                        let mut acc: Option<E::Value> = None;
+                        for (k, zk) in shifted.iter().enumerate() {
+                            let m = Mask::AtbSelect {
+                                k: (k + u) % period,
+                                period,
+                            };
+                            match &mut acc {
+                                None => acc = Some(self.masked_raw(&zk[r], m)?),
+                                Some(s) => self.masked_add_raw(s, &zk[r], m)?,
+                            }
+                        }
+                        let yu = ev.rescale_owned(acc.ok_or(SlotError::EmptyInput)?)?;
+                        ev.rotate(&yu, u as isize * s1)
+                    })
+                    .collect::<Result<Vec<_>, SlotError>>()
+            })
+            .collect::<Result<_, _>>()?;
+        let y_level = y.iter().flatten().map(|v| v.level()).min().unwrap_or(0);
+        let offsets: Vec<isize> = (0..period).map(|u| u as isize * s1).collect();
+        let column = |j: usize| -> Result<E::Value, LinalgError> {
+            let mut moved: Vec<Vec<E::Value>> = Vec::with_capacity(nr);
+            for r in 0..nr {
+                let br = b.block(r, j);
+                let br = if br.level() > y_level {
+                    ev.drop_to_level(br, y_level)?
+                } else {
+                    br.clone()
+                };
+                moved.push(ev.rotate_hoisted(&br, &offsets)?);
+            }
+            let pairs: Vec<(&E::Value, &E::Value)> = (0..nr)
+                .flat_map(|r| (0..period).map(move |u| (r, u)))
+                .map(|(r, u)| (&y[r][u], &moved[r][u]))
+                .collect();
+            let total = ev.rescale_owned(ev.sum_products(&pairs)?)?;
+            // F: fold rows c' apart over the whole block.
+            let folded = ev.rotate_and_sum(&total, unit.s0 / period, period as isize * s1)?;
+            Ok(self.real_part_x2(&folded)?)
+        };
+        let out = ev.run_jobs(nb, &column)?;
+        let layout = BlockLayout::new(a.cols(), b.cols(), unit, Tiling::Vertical { period })?;
+        EncMatrix::from_blocks(layout, out)
+    }
+
     fn atb(
         &self,
         a: &EncMatrix<E::Value>,
@@ -99,60 +171,15 @@ impl<E: SlotOps> MatrixOps<'_, E> {
         variant: AtbVariant,
         folded: bool,
     ) -> Result<EncMatrix<E::Value>, LinalgError> {
+        let period = self.atb_check(a, b)?;
         let unit = self.unit;
-        if a.unit() != unit || b.unit() != unit {
-            return Err(LinalgError::Shape(
-                "operand unit shape differs from the evaluator's",
-            ));
-        }
-        let Tiling::Horizontal { period } = a.layout().tiling else {
-            return Err(LinalgError::Shape("diag_atb: A must be tiled horizontally"));
-        };
-        if b.layout().tiling != Tiling::None {
-            return Err(LinalgError::Shape(
-                "diag_atb: B must be in the plain layout",
-            ));
-        }
-        if a.rows() != b.rows() {
-            return Err(LinalgError::Shape(
-                "diag_atb: A and B need the same row count",
-            ));
-        }
-        if period < 2 || period > unit.s0 {
-            return Err(LinalgError::Shape(
-                "diag_atb: A's period must be between 2 and s0",
-            ));
-        }
         let ev = self.ev;
         let (nr, nb) = (b.layout().row_blocks(), b.layout().col_blocks());
         let h = period / 2;
         let s1 = unit.s1 as isize;
         let variant = variant.resolve(a.level(), b.level());
 
-        // Z_r = A_r + i·RotLeft(A_r, c'/2), one level below A.
-        let z: Vec<E::Value> = a
-            .blocks()
-            .iter()
-            .map(|ar| {
-                let shifted = self.rot_left_in_rows(ar, h)?;
-                ev.add(ar, &ev.mul_const(&shifted, Complex::I)?)
-            })
-            .collect::<Result<_, _>>()?;
-
-        // Z shifted left by k inside rows (ShiftLhs) or plainly rotated by k (ShiftRhs).
-        let mut shifted: Vec<Vec<E::Value>> = Vec::with_capacity(h);
-        for k in 0..h {
-            let row: Vec<E::Value> = z
-                .iter()
-                .map(|zr| match (variant, k) {
-                    // All shifts must leave at one level (and so one scale after the product).
-                    (AtbVariant::ShiftLhs, 0) => ev.drop_to_level(zr, zr.level().saturating_sub(1)),
-                    (AtbVariant::ShiftLhs, _) => self.rot_left_in_rows(zr, k),
-                    _ => ev.rotate(zr, k as isize),
-                })
-                .collect::<Result<_, _>>()?;
-            shifted.push(row);
-        }
+        let shifted = self.atb_shifts(a, period, variant)?;
 
         // B's blocks go down once per block to the level the products (or,
         // for ShiftRhs, the repairs) need, not once per pair: cheaper copies,
@@ -235,6 +262,77 @@ impl<E: SlotOps> MatrixOps<'_, E> {
         let out = ev.run_jobs(nb, &column)?;
         let layout = BlockLayout::new(a.cols(), b.cols(), unit, Tiling::Vertical { period })?;
         EncMatrix::from_blocks(layout, out)
+    }
+
+    /// The operand checks of `A^T B`; returns `A`'s period `c'`.
+    fn atb_check(
+        &self,
+        a: &EncMatrix<E::Value>,
+        b: &EncMatrix<E::Value>,
+    ) -> Result<usize, LinalgError> {
+        let unit = self.unit;
+        if a.unit() != unit || b.unit() != unit {
+            return Err(LinalgError::Shape(
+                "operand unit shape differs from the evaluator's",
+            ));
+        }
+        let Tiling::Horizontal { period } = a.layout().tiling else {
+            return Err(LinalgError::Shape("diag_atb: A must be tiled horizontally"));
+        };
+        if b.layout().tiling != Tiling::None {
+            return Err(LinalgError::Shape(
+                "diag_atb: B must be in the plain layout",
+            ));
+        }
+        if a.rows() != b.rows() {
+            return Err(LinalgError::Shape(
+                "diag_atb: A and B need the same row count",
+            ));
+        }
+        if period < 2 || period > unit.s0 {
+            return Err(LinalgError::Shape(
+                "diag_atb: A's period must be between 2 and s0",
+            ));
+        }
+        Ok(period)
+    }
+
+    /// `Z_k` for `k < c'/2`: `Z = A + i·(A's columns shifted left by c'/2)` shifted left by
+    /// `k` inside rows (`ShiftLhs`) or plainly rotated by `k` (`ShiftRhs`), per row block.
+    fn atb_shifts(
+        &self,
+        a: &EncMatrix<E::Value>,
+        period: usize,
+        variant: AtbVariant,
+    ) -> Result<Vec<Vec<E::Value>>, LinalgError> {
+        let ev = self.ev;
+        let h = period / 2;
+        // Z_r = A_r + i·RotLeft(A_r, c'/2), one level below A.
+        let z: Vec<E::Value> = a
+            .blocks()
+            .iter()
+            .map(|ar| {
+                let shifted = self.rot_left_in_rows(ar, h)?;
+                ev.add(ar, &ev.mul_const(&shifted, Complex::I)?)
+            })
+            .collect::<Result<_, _>>()?;
+
+        // Z shifted left by k inside rows (ShiftLhs) or plainly rotated by k (ShiftRhs).
+        let mut shifted: Vec<Vec<E::Value>> = Vec::with_capacity(h);
+        for k in 0..h {
+            let row: Vec<E::Value> = z
+                .iter()
+                .map(|zr| match (variant, k) {
+                    // All shifts must leave at one level (and so one scale after the product).
+                    (AtbVariant::ShiftLhs, 0) => ev.drop_to_level(zr, zr.level().saturating_sub(1)),
+                    (AtbVariant::ShiftLhs, _) => self.rot_left_in_rows(zr, k),
+                    _ => ev.rotate(zr, k as isize),
+                })
+                .collect::<Result<_, _>>()?;
+            shifted.push(row);
+        }
+
+        Ok(shifted)
     }
 
     /// `F(sum_{u < c'} rot(sum_k M_{k+u} ⊙ T_k, u·s1))` for the pair products

@@ -81,6 +81,26 @@ pub fn atb(a: usize, b: usize, c: usize, unit: UnitShape, variant: AtbVariant) -
     }
 }
 
+/// Our `diag_atb_factored`: the shifts of `ShiftLhs` (`2 h nr` rotations, `h nr`
+/// masks), then per row block the `c'` masked sums `Y_u` (`h` masks each) and their
+/// `c' - 1` rotations, then per column block `nr (c' - 1)` hoisted rotations of `B`,
+/// `c' nr` products under one relinearization, the fold over `s0 / c'` rows and a
+/// conjugation.
+pub fn atb_factored(a: usize, b: usize, c: usize, unit: UnitShape) -> Cost {
+    let (nr, nb, h) = dims(a, b, c, unit);
+    let p = 2 * h;
+    let fold = (unit.log_s0() - p.trailing_zeros()) as u64;
+    Cost {
+        mul: p * nr * nb,
+        relin: nb,
+        mul_plain: h * nr + p * h * nr,
+        rot: 2 * h * nr + (p - 1) * nr + nb * ((p - 1) * nr + fold),
+        conj: nb,
+        depth_lhs: 4,
+        depth_rhs: 1,
+    }
+}
+
 /// Our `diag_atb_folded`: as [`atb`] but with the fused column sums.
 pub fn atb_folded(a: usize, b: usize, c: usize, unit: UnitShape, variant: AtbVariant) -> Cost {
     let (_, nb, h) = dims(a, b, c, unit);
