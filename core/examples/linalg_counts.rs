@@ -6,9 +6,9 @@ use hetal_core::linalg::{AbtOutput, AtbVariant, UnitShape, cost};
 
 fn main() {
     println!(
-        "| (a, b, c) | DiagABT ours | DiagABT paper | DiagATB lhs ours | DiagATB lhs paper | DiagATB rhs ours | DiagATB rhs paper | DiagATB folded (lhs) ours |"
+        "| (a, b, c) | DiagABT ours | DiagABT paper | DiagATB lhs ours | DiagATB lhs paper | DiagATB rhs ours | DiagATB rhs paper | DiagATB folded (lhs) ours | DiagATB factored ours |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (a, b, c) in [
         (128, 128, 4),
         (256, 256, 8),
@@ -25,7 +25,7 @@ fn main() {
         };
         let g = |x: cost::paper::PaperCost| format!("{} / {} / {}", x.cmult, x.mult, x.rot);
         println!(
-            "| ({a}, {b}, {c}) | {} | {} | {} | {} | {} | {} | {} |",
+            "| ({a}, {b}, {c}) | {} | {} | {} | {} | {} | {} | {} | {} |",
             f(cost::abt(a, b, c, unit, AbtOutput::Tiled)),
             g(cost::paper::diag_abt(a, b, c, unit)),
             f(cost::atb(a, b, c, unit, AtbVariant::ShiftLhs)),
@@ -33,6 +33,7 @@ fn main() {
             f(cost::atb(a, b, c, unit, AtbVariant::ShiftRhs)),
             g(cost::paper::diag_atb_rhs(a, b, c, unit)),
             f(cost::atb_folded(a, b, c, unit, AtbVariant::ShiftLhs)),
+            f(cost::atb_factored(a, b, c, unit)),
         );
     }
 }

@@ -90,6 +90,7 @@ fn check_shape(
     plan.extend(&RotationPlan::atb(unit, c, variant));
     let sim_plan = plan.clone();
     plan.extend(&RotationPlan::atb_folded(unit, c, variant));
+    plan.extend(&RotationPlan::atb_factored(unit, c));
     let s = setup(params, &plan);
     let ev = CkksEngine::new(&s.ctx, &s.keys).with_secret_key(&s.sk, [9; 32]);
     let p = s.ctx.params();
@@ -160,7 +161,7 @@ fn check_shape(
         "atb folded {a}x{b}x{c} {variant:?}: relative error 2^{err:.1}"
     );
 
-    // The factored variant (masks on Y's side; the ShiftLhs keys): same product.
+    // The factored variant (masks on Y's side): same product.
     if variant == AtbVariant::ShiftLhs {
         let g = ops.diag_atb_factored(&ey, &ea).unwrap();
         let got = decrypt_matrix(&ev, &g).unwrap();

@@ -304,8 +304,8 @@ impl TrainLayout {
     }
 
     /// The exact rotation offsets a training run needs besides the softmax's
-    /// (`diag_abt` for logits and validation, `diag_atb` in both variants, as
-    /// `Auto` picks one by level, and packing weight blocks for bootstrapping,
+    /// (`diag_abt` for logits and validation, `diag_atb` in both folded variants, as
+    /// `Auto` picks one by level, and factored, and packing weight blocks for bootstrapping,
     /// [`pack_rotations`]): what the client generates keys for.
     pub fn rotations(&self) -> Vec<isize> {
         let mut plan = RotationPlan::abt(self.unit, self.classes, AbtOutput::Tiled);
@@ -324,6 +324,7 @@ impl TrainLayout {
             self.classes,
             AtbVariant::ShiftRhs,
         ));
+        plan.extend(&RotationPlan::atb_factored(self.unit, self.classes));
         plan.steps()
     }
 
@@ -429,26 +430,16 @@ impl<'e, E: SlotOps, S: RowSoftmax<E>> Trainer<'e, E, S> {
         cost::atb_folded(l.unit.s0, l.cols, l.classes, l.unit, v).depth_lhs as usize + 1
     }
 
-    /// Whether `diag_atb_factored` computes the gradient: it takes fewer key switches
-    /// (closed-form counts; so at the wide layouts, where its per-step setup is shared by
-    /// many column blocks) and leaves the gradient high enough that the update needs
-    /// no refresh the folded product would not (its output can be a level below
-    /// `ShiftRhs`'s).
+    /// Whether `diag_atb_factored` computes the gradient: where it takes fewer key
+    /// switches (closed-form counts; at the wide layouts, whose many column blocks
+    /// share its per-product setup). Its output is never below the folded product's.
     fn factored_atb(&self, level_d: usize, level_x: usize) -> bool {
         let l = &self.layout;
         let (a, b, c, unit) = (l.unit.s0, l.cols, l.classes, l.unit);
         let variant = AtbVariant::Auto.resolve(level_d, level_x);
         let folded = cost::atb_folded(a, b, c, unit, variant);
         let factored = cost::atb_factored(a, b, c, unit);
-        let cheaper = factored.rot + factored.relin < folded.rot + folded.relin;
-        let (ld, lx) = (level_d as isize, level_x as isize);
-        let out_folded = match variant {
-            AtbVariant::ShiftRhs => (ld - 1).min(lx - 1) - 2,
-            _ => (ld - 2).min(lx) - 2,
-        };
-        let out_factored = (ld - 3).min(lx) - 1;
-        let enough = out_folded.min(self.abt_depth() as isize + 2);
-        cheaper && out_factored >= enough
+        factored.rot + factored.relin < folded.rot + folded.relin
     }
 
     /// The all-zero initial state (HETAL starts from `W = 0`): zero times a

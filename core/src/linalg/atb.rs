@@ -101,10 +101,12 @@ impl<E: SlotOps> MatrixOps<'_, E> {
     /// rotations of its `B_j`, `c'` products summed under **one** relinearization
     /// (instead of `c'/2`), the fold `F` and a conjugation; no masks per block.
     ///
-    /// Levels: `A` spends 4 (as `ShiftLhs`), `B` 1; the output is at
-    /// `min(level(A) - 3, level(B)) - 1`. Same result and layout as
-    /// [`Self::diag_atb`]; counts in [`super::cost::atb_factored`], keys those of
-    /// [`super::RotationPlan::atb_folded`] for `ShiftLhs`.
+    /// `Z_k` is formed from shifts of `A` itself (`RotLeft(A, k) + i·RotLeft(A, k + c'/2)`,
+    /// all `2 (c' - 1)` rotations hoisted from one decomposition, one level). Levels: `A`
+    /// spends 3, `B` 1; the output is at `min(level(A) - 2, level(B)) - 1`, never below
+    /// the folded product's. Same result and layout as
+    /// [`Self::diag_atb`]; counts in [`super::cost::atb_factored`], keys in
+    /// [`super::RotationPlan::atb_factored`].
     pub fn diag_atb_factored(
         &self,
         a: &EncMatrix<E::Value>,
@@ -114,21 +116,30 @@ impl<E: SlotOps> MatrixOps<'_, E> {
         let (unit, ev) = (self.unit, self.ev);
         let (nr, nb) = (b.layout().row_blocks(), b.layout().col_blocks());
         let s1 = unit.s1 as isize;
-        let shifted = self.atb_shifts(a, period, AtbVariant::ShiftLhs)?;
-        // rot(Y_u, u·s1) per row block r: y[r][u].
-        let y: Vec<Vec<E::Value>> = (0..nr)
-            .map(|r| {
+        let h = period / 2;
+        // Z_k = A shifted left by k inside rows + i·(shifted by k + c'/2): every shift of A
+        // from one decomposition, one level (the paper's order, complexify then shift,
+        // spends two).
+        let y: Vec<Vec<E::Value>> = a
+            .blocks()
+            .iter()
+            .map(|ar| {
+                let shifts = self.rows_shifted(ar, period)?;
+                let z: Vec<E::Value> = (0..h)
+                    .map(|k| ev.add(&shifts[k], &ev.mul_const(&shifts[k + h], Complex::I)?))
+                    .collect::<Result<_, _>>()?;
+                // rot(Y_u, u·s1), Y_u = sum_k M_{k+u} ⊙ Z_k.
                 (0..period)
                     .map(|u| {
                         let mut acc: Option<E::Value> = None;
-                        for (k, zk) in shifted.iter().enumerate() {
+                        for (k, zk) in z.iter().enumerate() {
                             let m = Mask::AtbSelect {
                                 k: (k + u) % period,
                                 period,
                             };
                             match &mut acc {
-                                None => acc = Some(self.masked_raw(&zk[r], m)?),
-                                Some(s) => self.masked_add_raw(s, &zk[r], m)?,
+                                None => acc = Some(self.masked_raw(zk, m)?),
+                                Some(s) => self.masked_add_raw(s, zk, m)?,
                             }
                         }
                         let yu = ev.rescale_owned(acc.ok_or(SlotError::EmptyInput)?)?;
@@ -363,6 +374,22 @@ impl<E: SlotOps> MatrixOps<'_, E> {
         let total = ev.sum_rotations(&terms)?;
         // F: fold rows c' apart over the whole block.
         ev.rotate_and_sum(&total, self.unit.s0 / period, period as isize * s1)
+    }
+
+    /// [`Self::rot_left_in_rows`] of `x` for every `t < count`, one level down: all
+    /// `2 (count - 1)` rotations from one decomposition of `x`.
+    fn rows_shifted(&self, x: &E::Value, count: usize) -> Result<Vec<E::Value>, SlotError> {
+        let s1 = self.unit.s1 as isize;
+        let offsets: Vec<isize> = (1..count as isize).flat_map(|t| [t, t - s1]).collect();
+        let r = self.ev.rotate_hoisted(x, &offsets)?;
+        let mut out = Vec::with_capacity(count);
+        out.push(self.ev.drop_to_level(x, x.level().saturating_sub(1))?);
+        for (t, pair) in (1..count).zip(r.chunks_exact(2)) {
+            let delta = self.ev.sub(&pair[0], &pair[1])?;
+            let fix = self.masked(&delta, Mask::ColsBelow(self.unit.s1 - t))?;
+            out.push(self.ev.add(&pair[1], &fix)?);
+        }
+        Ok(out)
     }
 
     /// Columns shifted left by `t` inside each row, for a value whose rows are

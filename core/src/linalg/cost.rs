@@ -81,9 +81,9 @@ pub fn atb(a: usize, b: usize, c: usize, unit: UnitShape, variant: AtbVariant) -
     }
 }
 
-/// Our `diag_atb_factored`: the shifts of `ShiftLhs` (`2 h nr` rotations, `h nr`
-/// masks), then per row block the `c'` masked sums `Y_u` (`h` masks each) and their
-/// `c' - 1` rotations, then per column block `nr (c' - 1)` hoisted rotations of `B`,
+/// Our `diag_atb_factored`: per row block the `c' - 1` in-row shifts of `A` (`2 (c' - 1)`
+/// hoisted rotations, `c' - 1` masks), the `c'` masked sums `Y_u` (`c'/2` masks each) and
+/// their `c' - 1` rotations; per column block `nr (c' - 1)` hoisted rotations of `B`,
 /// `c' nr` products under one relinearization, the fold over `s0 / c'` rows and a
 /// conjugation.
 pub fn atb_factored(a: usize, b: usize, c: usize, unit: UnitShape) -> Cost {
@@ -93,10 +93,10 @@ pub fn atb_factored(a: usize, b: usize, c: usize, unit: UnitShape) -> Cost {
     Cost {
         mul: p * nr * nb,
         relin: nb,
-        mul_plain: h * nr + p * h * nr,
-        rot: 2 * h * nr + (p - 1) * nr + nb * ((p - 1) * nr + fold),
+        mul_plain: (p - 1) * nr + p * h * nr,
+        rot: 3 * (p - 1) * nr + nb * ((p - 1) * nr + fold),
         conj: nb,
-        depth_lhs: 4,
+        depth_lhs: 3,
         depth_rhs: 1,
     }
 }

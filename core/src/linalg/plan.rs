@@ -130,6 +130,27 @@ impl RotationPlan {
         plan
     }
 
+    /// The keys [`super::MatrixOps::diag_atb_factored`] needs: the in-row shifts `t` and
+    /// `t - s1` for `t < c'`, the row shifts `u·s1` (`u < c'`), the fold's `2^t·c'·s1`
+    /// and the conjugation.
+    pub fn atb_factored(unit: UnitShape, c: usize) -> Self {
+        let (n, s1) = (unit.slots(), unit.s1 as isize);
+        let p = padded_classes(c) as isize;
+        let mut plan = Self::new();
+        for t in 1..p {
+            plan.add(t, n);
+            plan.add(t - s1, n);
+            plan.add(t * s1, n);
+        }
+        let mut t = p;
+        while t < unit.s0 as isize {
+            plan.add(t * s1, n);
+            t <<= 1;
+        }
+        plan.conjugation = true;
+        plan
+    }
+
     /// Adds another plan's keys.
     pub fn extend(&mut self, other: &Self) {
         self.offsets.extend(other.offsets.iter().copied());
