@@ -8,7 +8,8 @@
 //! ```text
 //! Z = X U^T              diag_abt, Tiled output       (U: look-ahead weights)
 //! P = softmax_row(Z)     the wide-domain softmax      (bootstraps inside)
-//! G = (P - Y)^T X        diag_atb                     (c x b, the weights' layout)
+//! G = (P - Y)^T X        diag_atb (factored or folded, fewer key switches wins;
+//!                        c x b, the weights' layout)
 //! V' = mu V - k G,  U' = U + mu^2 V - (1 + mu) k G,   k = lr / a_true
 //! ```
 //!
