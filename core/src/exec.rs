@@ -40,6 +40,25 @@ pub trait Executor: Send + Sync {
     }
 }
 
+/// `f(i)` for every `i < jobs` on `exec`, results in order: the jobs in parallel when
+/// the executor has threads and there are at least two, in order otherwise.
+pub fn collect_jobs<T: Send>(
+    exec: &dyn Executor,
+    jobs: usize,
+    f: &(dyn Fn(usize) -> T + Sync),
+) -> Vec<T> {
+    if jobs < 2 || exec.parallelism() < 2 {
+        return (0..jobs).map(f).collect();
+    }
+    let out: Vec<spin::Mutex<Option<T>>> = (0..jobs).map(|_| spin::Mutex::new(None)).collect();
+    exec.run(jobs, &|i| *out[i].lock() = Some(f(i)));
+    // (An executor runs every job; were one skipped, it is computed here.)
+    out.into_iter()
+        .enumerate()
+        .map(|(i, m)| m.into_inner().unwrap_or_else(|| f(i)))
+        .collect()
+}
+
 /// Runs every job on the calling thread, in order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Sequential;

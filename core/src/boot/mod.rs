@@ -448,18 +448,8 @@ impl Bootstrapper {
         d_in: f64,
     ) -> Result<Vec<Ciphertext>, CkksError> {
         let exec = ev.context().ring().executor();
-        if parts.len() < 2 || exec.parallelism() < 2 {
-            return parts.iter().map(|y| self.eval_mod(ev, y, d_in)).collect();
-        }
-        let out: Vec<spin::Mutex<Option<Result<Ciphertext, CkksError>>>> =
-            parts.iter().map(|_| spin::Mutex::new(None)).collect();
-        exec.run(parts.len(), &|i| {
-            *out[i].lock() = Some(self.eval_mod(ev, &parts[i], d_in));
-        });
-        // (An executor runs every job; were one skipped, it is computed here.)
-        out.into_iter()
-            .zip(parts)
-            .map(|(m, y)| m.into_inner().unwrap_or_else(|| self.eval_mod(ev, y, d_in)))
+        crate::exec::collect_jobs(exec, parts.len(), &|i| self.eval_mod(ev, &parts[i], d_in))
+            .into_iter()
             .collect()
     }
 

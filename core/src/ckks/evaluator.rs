@@ -257,13 +257,8 @@ impl<'a> Evaluator<'a> {
         b: &Ciphertext,
         f: impl Fn(&mut [u64], &[u64], &crate::math::Modulus),
     ) -> Result<Ciphertext, CkksError> {
-        if a.slots != b.slots {
-            return Err(CkksError::SlotMismatch(a.slots, b.slots));
-        }
         let mut x = self.drop_to_level(a, a.level().min(b.level()))?;
-        Self::check_add_scales(&x, b.level(), b.scale)?;
-        self.zip_prefix(&mut x.c0, &b.c0, &f)?;
-        self.zip_prefix(&mut x.c1, &b.c1, &f)?;
+        self.combine_assign(&mut x, b, f)?;
         Ok(x)
     }
 

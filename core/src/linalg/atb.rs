@@ -131,18 +131,7 @@ impl<E: SlotOps> MatrixOps<'_, E> {
                 // rot(Y_u, u·s1), Y_u = sum_k M_{k+u} ⊙ Z_k.
                 (0..period)
                     .map(|u| {
-                        let mut acc: Option<E::Value> = None;
-                        for (k, zk) in z.iter().enumerate() {
-                            let m = Mask::AtbSelect {
-                                k: (k + u) % period,
-                                period,
-                            };
-                            match &mut acc {
-                                None => acc = Some(self.masked_raw(zk, m)?),
-                                Some(s) => self.masked_add_raw(s, zk, m)?,
-                            }
-                        }
-                        let yu = ev.rescale_owned(acc.ok_or(SlotError::EmptyInput)?)?;
+                        let yu = ev.rescale_owned(self.select_sum(&z, u, period)?)?;
                         ev.rotate(&yu, u as isize * s1)
                     })
                     .collect::<Result<Vec<_>, SlotError>>()
@@ -351,21 +340,9 @@ impl<E: SlotOps> MatrixOps<'_, E> {
     fn fold_select(&self, products: &[E::Value], period: usize) -> Result<E::Value, SlotError> {
         let ev = self.ev;
         let s1 = self.unit.s1 as isize;
-        let mut groups = Vec::with_capacity(period);
-        for u in 0..period {
-            let mut g: Option<E::Value> = None;
-            for (k, t) in products.iter().enumerate() {
-                let m = Mask::AtbSelect {
-                    k: (k + u) % period,
-                    period,
-                };
-                match &mut g {
-                    None => g = Some(self.masked_raw(t, m)?),
-                    Some(s) => self.masked_add_raw(s, t, m)?,
-                }
-            }
-            groups.push(g.ok_or(SlotError::EmptyInput)?);
-        }
+        let groups: Vec<E::Value> = (0..period)
+            .map(|u| self.select_sum(products, u, period))
+            .collect::<Result<_, _>>()?;
         let terms: Vec<(&E::Value, isize)> = groups
             .iter()
             .enumerate()
@@ -374,6 +351,22 @@ impl<E: SlotOps> MatrixOps<'_, E> {
         let total = ev.sum_rotations(&terms)?;
         // F: fold rows c' apart over the whole block.
         ev.rotate_and_sum(&total, self.unit.s0 / period, period as isize * s1)
+    }
+
+    /// `sum_k M_{(k+u) mod c'} ⊙ v_k` with the pair selection masks, before the rescale.
+    fn select_sum(&self, v: &[E::Value], u: usize, period: usize) -> Result<E::Value, SlotError> {
+        let mut acc: Option<E::Value> = None;
+        for (k, vk) in v.iter().enumerate() {
+            let m = Mask::AtbSelect {
+                k: (k + u) % period,
+                period,
+            };
+            match &mut acc {
+                None => acc = Some(self.masked_raw(vk, m)?),
+                Some(s) => self.masked_add_raw(s, vk, m)?,
+            }
+        }
+        acc.ok_or(SlotError::EmptyInput)
     }
 
     /// [`Self::rot_left_in_rows`] of `x` for every `t < count`, one level down: all
@@ -385,11 +378,22 @@ impl<E: SlotOps> MatrixOps<'_, E> {
         let mut out = Vec::with_capacity(count);
         out.push(self.ev.drop_to_level(x, x.level().saturating_sub(1))?);
         for (t, pair) in (1..count).zip(r.chunks_exact(2)) {
-            let delta = self.ev.sub(&pair[0], &pair[1])?;
-            let fix = self.masked(&delta, Mask::ColsBelow(self.unit.s1 - t))?;
-            out.push(self.ev.add(&pair[1], &fix)?);
+            out.push(self.join_row_shift(&pair[0], &pair[1], t)?);
         }
         Ok(out)
+    }
+
+    /// `wrapped + [col < s1 - t]·(plain - wrapped)` for `plain = rot(x, t)` and
+    /// `wrapped = rot(x, t - s1)`: `x`'s columns shifted left by `t` inside rows.
+    fn join_row_shift(
+        &self,
+        plain: &E::Value,
+        wrapped: &E::Value,
+        t: usize,
+    ) -> Result<E::Value, SlotError> {
+        let delta = self.ev.sub(plain, wrapped)?;
+        let fix = self.masked(&delta, Mask::ColsBelow(self.unit.s1 - t))?;
+        self.ev.add(wrapped, &fix)
     }
 
     /// Columns shifted left by `t` inside each row, for a value whose rows are
@@ -401,8 +405,6 @@ impl<E: SlotOps> MatrixOps<'_, E> {
         let r = self
             .ev
             .rotate_hoisted(x, &[t as isize, t as isize - s1 as isize])?;
-        let delta = self.ev.sub(&r[0], &r[1])?;
-        let fix = self.masked(&delta, Mask::ColsBelow(s1 - t))?;
-        self.ev.add(&r[1], &fix)
+        self.join_row_shift(&r[0], &r[1], t)
     }
 }

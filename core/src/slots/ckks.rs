@@ -266,17 +266,16 @@ impl CkksEngine<'_> {
         self.check_slots(acc.slots)?;
         self.check_slots(b.slots)?;
         check_scales(acc.level(), acc.scale, b.level(), b.scale)?;
-        // As `add` would: the higher operand is dropped (counted once; `lowered`
-        // counts `b`'s drop itself).
-        let acc_dropped = acc.level() > b.level();
-        let y = self.lowered(b, acc.level())?;
+        // Counted as `add` would: the higher operand dropped once (here `acc` loses
+        // limbs, or only `b`'s lower limbs are read: no copy either way).
+        let dropped = acc.level() != b.level();
         if sub {
-            self.ev.sub_assign(acc, &y).map_err(engine_err("sub"))?;
+            self.ev.sub_assign(acc, b).map_err(engine_err("sub"))?;
         } else {
-            self.ev.add_assign(acc, &y).map_err(engine_err("add"))?;
+            self.ev.add_assign(acc, b).map_err(engine_err("add"))?;
         }
         self.count(|c| {
-            if acc_dropped {
+            if dropped {
                 c.level_drop += 1;
             }
             c.add += 1;
@@ -666,13 +665,7 @@ impl SlotOps for CkksEngine<'_> {
             .iter()
             .all(|(a, _)| a.level() == first.level() && a.scale == first.scale);
         if !uniform || terms.len() < 2 {
-            let ((a0, o0), rest) = terms.split_first().ok_or(SlotError::EmptyInput)?;
-            let mut acc = self.rotate(a0, *o0)?;
-            for (a, o) in rest {
-                let r = self.rotate(a, *o)?;
-                self.add_assign(&mut acc, &r)?;
-            }
-            return Ok(acc);
+            return super::rotate_each_and_add(self, terms);
         }
         let mut steps = Vec::with_capacity(terms.len());
         for &(a, o) in terms {
@@ -793,16 +786,8 @@ impl SlotOps for CkksEngine<'_> {
         jobs: usize,
         f: &(dyn Fn(usize) -> Result<T, Er> + Sync),
     ) -> Result<Vec<T>, Er> {
-        let exec = self.ctx.ring().executor();
-        if jobs < 2 || exec.parallelism() < 2 {
-            return (0..jobs).map(f).collect();
-        }
-        let out: Vec<Mutex<Option<Result<T, Er>>>> = (0..jobs).map(|_| Mutex::new(None)).collect();
-        exec.run(jobs, &|i| *out[i].lock() = Some(f(i)));
-        // (An executor runs every job; were one skipped, it is computed here.)
-        out.into_iter()
-            .enumerate()
-            .map(|(i, m)| m.into_inner().unwrap_or_else(|| f(i)))
+        crate::exec::collect_jobs(self.ctx.ring().executor(), jobs, f)
+            .into_iter()
             .collect()
     }
 

@@ -297,13 +297,7 @@ pub trait SlotOps: Sync {
     /// adds the value itself). Counted as the rotations and additions it replaces; CKKS
     /// divides the whole sum by the special modulus once instead of once per rotation.
     fn sum_rotations(&self, terms: &[(&Self::Value, isize)]) -> Result<Self::Value, SlotError> {
-        let ((a0, o0), rest) = terms.split_first().ok_or(SlotError::EmptyInput)?;
-        let mut acc = self.rotate(a0, *o0)?;
-        for (a, o) in rest {
-            let r = self.rotate(a, *o)?;
-            self.add_assign(&mut acc, &r)?;
-        }
-        Ok(acc)
+        rotate_each_and_add(self, terms)
     }
 
     /// Complex conjugate of every slot.
@@ -482,6 +476,21 @@ pub trait SlotOps: Sync {
         }
         Ok(acc)
     }
+}
+
+/// [`SlotOps::sum_rotations`] by separate rotations and additions (the default, and the
+/// CKKS engine's path for terms at different levels or scales).
+fn rotate_each_and_add<E: SlotOps + ?Sized>(
+    ev: &E,
+    terms: &[(&E::Value, isize)],
+) -> Result<E::Value, SlotError> {
+    let ((a0, o0), rest) = terms.split_first().ok_or(SlotError::EmptyInput)?;
+    let mut acc = ev.rotate(a0, *o0)?;
+    for (a, o) in rest {
+        let r = ev.rotate(a, *o)?;
+        ev.add_assign(&mut acc, &r)?;
+    }
+    Ok(acc)
 }
 
 /// Encryption and decryption on top of [`SlotOps`]: what tests and the client
